@@ -1,0 +1,12 @@
+"""Each chat flow as a channel-neutral state machine over workflows/. Importing a module registers it."""
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = ("menu", "binding", "assessment", "records", "staff")
+
+
+def load() -> None:
+    for name in MODULES:
+        importlib.import_module(f"bot.dialogs.{name}")

@@ -1,0 +1,167 @@
+"""The `credit-bot` command: run, chat, demo, migrate, code issue, staff add."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlmodel import or_, select
+
+from bot.app import build_app
+from models import Staff, StaffRole, Subject, migrate
+from models.db import drop_all, is_sqlite, make_engine, normalise_url
+from workflows.binding import issue_code
+from workflows.clock import SystemClock
+from workflows.demo_data import load_demo
+from workflows.settings import get_settings
+from workflows.validation import normalize_code
+
+app = typer.Typer(help="信用交通助手 (Credit Transport Assistant)", no_args_is_help=True, add_completion=False)
+code_app = typer.Typer(help="One-time binding codes.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(code_app, name="code")
+app.add_typer(staff_app, name="staff")
+
+
+def _logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command("migrate")
+def migrate_cmd() -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    migrate.upgrade(get_settings().database_url)
+    typer.echo("数据库已是最新结构 / database is up to date")
+
+
+async def _demo(reset: bool) -> None:
+    settings = get_settings()
+    if reset:
+        url = normalise_url(settings.database_url)
+        if is_sqlite(url):
+            from sqlalchemy.engine import make_url
+
+            path = make_url(url).database
+            for suffix in ("", "-wal", "-shm"):
+                if path:
+                    Path(path + suffix).unlink(missing_ok=True)
+        else:
+            db = make_engine(url)
+            await drop_all(db)
+            async with db.begin() as conn:
+                await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+            await db.dispose()
+    built = await build_app(settings)
+    try:
+        async with built.sessions() as session, session.begin():
+            if (await session.exec(select(Subject).limit(1))).first() is not None:
+                typer.echo("数据库里已有数据；用 --reset 重新载入演示数据。/ The database has data; use --reset.")
+                return
+            logins = await load_demo(session, SystemClock())
+    finally:
+        await built.close()
+    typer.echo("演示数据已载入 / demo data loaded.\n")
+    typer.echo("已绑定的本地身份（credit-bot chat --as <身份>）/ pre-bound console personas:")
+    for login in logins:
+        typer.echo(f"  {login.persona:<13} {login.who}")
+    typer.echo("\n一次性绑定码（在任何新对话里输入，例如 credit-bot chat --as guest）/ one-time binding codes:")
+    for login in logins:
+        typer.echo(f"  {login.code}  {login.who}")
+
+
+@app.command()
+def demo(reset: Annotated[bool, typer.Option(help="Delete the database first.")] = True) -> None:
+    """Load the invented demo data set into the database and print personas and binding codes."""
+    asyncio.run(_demo(reset))
+
+
+async def _chat(persona: str) -> None:
+    from bot.channels.console import chat as console_chat
+
+    built = await build_app()
+    try:
+        await console_chat(built.engine, persona)
+    finally:
+        await built.close()
+
+
+@app.command()
+def chat(as_: Annotated[str, typer.Option("--as", help="Persona = local chat id (see credit-bot demo).")] = "guest") -> None:
+    """Chat in this terminal with the assistant (no Telegram token needed)."""
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(_chat(as_))
+
+
+@app.command()
+def run(verbose: bool = False) -> None:
+    """Run the Telegram bot (long polling) with TELEGRAM_BOT_TOKEN."""
+    _logging(verbose)
+    settings = get_settings()
+    if not settings.telegram_bot_token:
+        typer.echo("没有设置 TELEGRAM_BOT_TOKEN。请在 Telegram 里找 @BotFather 创建机器人并取得 token，\n"
+                   "然后 export TELEGRAM_BOT_TOKEN=...。不用 token 也可以先在本地试用：\n"
+                   "  credit-bot demo && credit-bot chat --as guest\n"
+                   "No TELEGRAM_BOT_TOKEN set: get one from @BotFather, or try locally with the commands above.")
+        raise typer.Exit(2)
+    from bot.channels.telegram import run_polling
+
+    asyncio.run(run_polling(settings))
+
+
+async def _issue(uscc: str | None, cert: str | None, staff_id: int | None) -> str:
+    built = await build_app()
+    try:
+        async with built.sessions() as session, session.begin():
+            if staff_id is not None:
+                if await session.get(Staff, staff_id) is None:
+                    raise typer.BadParameter(f"no staff member {staff_id}")
+                row = await issue_code(session, issued_by="cli", clock=SystemClock(), staff_id=staff_id)
+            else:
+                key = normalize_code(uscc or cert or "")
+                subject = (await session.exec(select(Subject).where(
+                    or_(Subject.uscc == key, Subject.cert_no == key)))).first()
+                if subject is None:
+                    raise typer.BadParameter("没有找到该主体 / no such subject")
+                row = await issue_code(session, issued_by="cli", clock=SystemClock(), subject_id=subject.id)
+            return row.code
+    finally:
+        await built.close()
+
+
+@code_app.command("issue")
+def code_issue(uscc: str | None = None, cert: str | None = None, staff_id: int | None = None) -> None:
+    """Issue a one-time binding code for an enterprise (--uscc), a driver (--cert) or staff (--staff-id)."""
+    if sum(x is not None for x in (uscc, cert, staff_id)) != 1:
+        raise typer.BadParameter("give exactly one of --uscc, --cert, --staff-id")
+    typer.echo(asyncio.run(_issue(uscc, cert, staff_id)))
+
+
+async def _staff_add(name: str, department: str, role: StaffRole, supervisor_id: int | None) -> int:
+    from workflows.audit import log_change
+
+    built = await build_app()
+    try:
+        async with built.sessions() as session, session.begin():
+            staff = Staff(name=name, department=department, role=role, supervisor_id=supervisor_id)
+            session.add(staff)
+            await session.flush()
+            await log_change(session, actor="cli", action="staff.add", entity="staff", entity_id=staff.id,
+                             after={"name": name, "department": department, "role": role})
+            assert staff.id is not None
+            return staff.id
+    finally:
+        await built.close()
+
+
+@staff_app.command("add")
+def staff_add(name: str, department: str, role: StaffRole = StaffRole.HANDLER, supervisor_id: int | None = None) -> None:
+    """Add a staff account; then `credit-bot code issue --staff-id N` to bind their chat."""
+    typer.echo(asyncio.run(_staff_add(name, department, role, supervisor_id)))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,94 @@
+"""What a dialog step sees: the session, the chat's state, who is talking, and how to answer."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlmodel import col, delete
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.replies import Button, Document, Event, Outcome, Reply
+from models import ButtonToken, ConversationState
+from workflows.calendar import WorkdayCalendar
+from workflows.clock import Clock, local_today
+from workflows.identity import Identity
+from workflows.settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    clock: Clock
+    calendar: WorkdayCalendar
+    settings: Settings
+
+
+class Ctx:
+    def __init__(self, session: AsyncSession, state: ConversationState, event: Event, identity: Identity,
+                 services: Services) -> None:
+        self.session = session
+        self.state = state
+        self.event = event
+        self.identity = identity
+        self.services = services
+        self.outcome = Outcome()
+        self._new_screen: int | None = None
+
+    # -- who and when -------------------------------------------------------------------------------
+    @property
+    def lang(self) -> str:
+        return self.state.lang
+
+    @property
+    def actor(self) -> str:
+        if self.identity.staff is not None:
+            return f"staff:{self.identity.staff.id}"
+        return f"chat:{self.state.channel}:{self.state.chat_id}"
+
+    @property
+    def today(self) -> date:
+        return local_today(self.services.clock)
+
+    def t(self, zh: str, en: str) -> str:
+        """Chinese first; English when the user chose it (/lang)."""
+        return en if self.lang == "en" else zh
+
+    # -- state --------------------------------------------------------------------------------------
+    def goto(self, state: str, **data: Any) -> None:
+        self.state.state = state
+        self.state.data = dict(data)
+
+    # -- answering ----------------------------------------------------------------------------------
+    def say(self, text: str, buttons: list[list[Button]] | None = None, *, document: Document | None = None,
+            edit: bool = False) -> None:
+        self.outcome.replies.append(Reply(text, buttons or [], document, edit))
+
+    def notice(self, text: str) -> None:
+        self.outcome.callback_notice = text
+
+    def button(self, label: str, action: str, *, persistent: bool = False, **payload: Any) -> Button:
+        """A button whose data is an opaque token; the action and payload stay on the server."""
+        if self._new_screen is None:
+            self._new_screen = self.state.screen + 1
+        token = secrets.token_urlsafe(9)  # 12 characters
+        self.session.add(
+            ButtonToken(token=token, channel=self.state.channel, chat_id=self.state.chat_id, action=action,
+                        payload=payload, screen=self._new_screen, persistent=persistent)
+        )
+        return Button(label, token)
+
+    async def finish(self) -> None:
+        """A new keyboard makes the older ones stale: drop their tokens (persistent ones stay)."""
+        if self._new_screen is None:
+            return
+        self.state.screen = self._new_screen
+        await self.session.exec(
+            delete(ButtonToken).where(
+                col(ButtonToken.channel) == self.state.channel,
+                col(ButtonToken.chat_id) == self.state.chat_id,
+                col(ButtonToken.screen) < self._new_screen,
+                col(ButtonToken.persistent).is_(False),
+            )
+        )

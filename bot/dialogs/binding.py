@@ -1,0 +1,47 @@
+"""Binding a chat to a subject or staff account with a one-time code (flow: menu → code → bound)."""
+
+from __future__ import annotations
+
+from bot.context import Ctx
+from bot.dialogs import registry
+from bot.dialogs.menu import show_menu
+from workflows.binding import locked_out, redeem
+from workflows.errors import UserError
+from workflows.identity import resolve_identity
+from workflows.validation import mask_id_number
+
+
+@registry.action("bind.start")
+async def start(ctx: Ctx, _: dict) -> None:
+    if (err := locked_out(ctx.state, ctx.services.clock)) is not None:
+        raise err
+    ctx.goto("bind.await_code")
+    ctx.say(ctx.t("请输入工作人员提供的 8 位绑定码（字母和数字，不区分大小写）：",
+                  "Enter the 8-character binding code (letters and digits, any case):"),
+            [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]])
+
+
+@registry.on_text("bind.await_code")
+async def on_code(ctx: Ctx, text: str) -> None:
+    await try_code(ctx, text)
+
+
+async def try_code(ctx: Ctx, raw: str) -> None:
+    outcome = await redeem(ctx.session, ctx.state, user_id=ctx.event.user_id, raw_code=raw[:64],
+                           clock=ctx.services.clock)
+    if outcome.error is not None:
+        # Not raised: the wrong-try counter must be committed with this event.
+        ctx.say(outcome.error.text(ctx.lang))
+        return
+    ctx.identity = await resolve_identity(ctx.session, ctx.state)
+    ctx.goto("menu")
+    if outcome.staff is not None:
+        who = ctx.t(f"工作人员 {outcome.staff.name}（{outcome.staff.department}）",
+                    f"staff member {outcome.staff.name} ({outcome.staff.department})")
+    elif outcome.subject is not None and outcome.subject.uscc:
+        who = f"{outcome.subject.name}（{outcome.subject.uscc}）"
+    elif outcome.subject is not None:
+        who = f"{outcome.subject.name}（{mask_id_number(outcome.subject.cert_no or '')}）"
+    else:
+        raise UserError("绑定码对应的主体不存在，请联系工作人员。", "The code's subject no longer exists.")
+    await show_menu(ctx, ctx.t(f"✅ 绑定成功：{who}", f"✅ Bound: {who}"))

@@ -1,0 +1,146 @@
+"""The conversation engine: one event, one transaction.
+
+Load the chat's state (row-locked on PostgreSQL), run the dialog step, write state and domain changes,
+commit, then hand the replies to the channel. A user error rolls everything back and answers in Chinese;
+a crash rolls back too, so the conversation resumes where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import dialogs
+from bot.context import Ctx, Services
+from bot.dialogs import registry
+from bot.dialogs.menu import COMMANDS, run_command, unknown_text
+from bot.replies import Event, Outcome, Reply
+from models import ButtonToken, ConversationState
+from models.db import is_sqlite
+from workflows import rules
+from workflows.audit import log_change
+from workflows.clock import utc_now
+from workflows.errors import UserError
+from workflows.identity import resolve_identity
+
+log = logging.getLogger(__name__)
+
+CRASH_TEXT = ("抱歉，系统处理时出错了。您的对话和草稿都已保留，请稍后再试，或发送 /menu 返回主菜单。\n"
+              "Sorry, something went wrong. Nothing was lost; please try again or send /menu.")
+
+
+class Engine:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], services: Services) -> None:
+        dialogs.load()
+        self.sessions = sessions
+        self.services = services
+        # One event at a time per chat in this process; other processes wait on the row lock.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+        self._row_lock = not is_sqlite(str(sessions.kw["bind"].url))
+
+    async def handle(self, event: Event) -> Outcome:
+        key = (event.channel, event.chat_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            try:
+                return await self._handle(event)
+            except Exception:
+                log.exception("event failed for chat %s:%s", event.channel, event.chat_id)
+                return Outcome([Reply(CRASH_TEXT)], "出错了 / Error")
+
+    async def _handle(self, event: Event) -> Outcome:
+        lang = "zh"
+        async with self.sessions() as session:
+            try:
+                async with session.begin():
+                    state = await self._load_state(session, event)
+                    lang = state.lang
+                    ctx = Ctx(session, state, event, await resolve_identity(session, state), self.services)
+                    await self._dispatch(ctx)
+                    await ctx.finish()
+                    state.updated_at = utc_now(self.services.clock)
+                return ctx.outcome
+            except UserError as err:
+                # Rolled back: the conversation stays where it was and nothing is written.
+                return Outcome([Reply(err.text(lang))], err.text(lang)[:190] if event.callback else None)
+
+    async def _load_state(self, session: AsyncSession, event: Event) -> ConversationState:
+        stmt = select(ConversationState).where(
+            ConversationState.channel == event.channel, ConversationState.chat_id == event.chat_id
+        )
+        if self._row_lock:
+            stmt = stmt.with_for_update()
+        state = (await session.exec(stmt)).first()
+        if state is not None:
+            return state
+        lang = "en" if (event.language_code or "").startswith("en") else "zh"
+        try:
+            async with session.begin_nested():
+                state = ConversationState(channel=event.channel, chat_id=event.chat_id, lang=lang)
+                session.add(state)
+        except IntegrityError:  # another process created it first
+            state = (await session.exec(stmt)).one()
+        return state
+
+    async def _dispatch(self, ctx: Ctx) -> None:
+        event = ctx.event
+        if event.callback is not None:
+            await self._on_button(ctx, event.callback)
+        elif event.text is not None:
+            await self._on_text(ctx, event.text)
+        elif event.file is not None:
+            handler = registry.files.get(ctx.state.state)
+            if handler is None:
+                raise UserError("这里不需要发送文件。请使用按钮，或输入 /menu 返回主菜单。",
+                                "No file is needed here. Use the buttons, or /menu.")
+            await handler(ctx, event.file)
+        else:
+            raise UserError("暂不支持这类消息（贴纸、语音、位置等）。请使用按钮或输入文字。",
+                            "This kind of message (sticker, voice, ...) is not supported. Use the buttons or text.")
+
+    async def _on_text(self, ctx: Ctx, text: str) -> None:
+        if len(text) > rules.MAX_TEXT_LENGTH:
+            raise UserError(f"消息太长（{len(text)} 字），请控制在 {rules.MAX_TEXT_LENGTH} 字以内。",
+                            f"The message is too long ({len(text)} characters; at most {rules.MAX_TEXT_LENGTH}).")
+        stripped = text.strip()
+        if not stripped:
+            raise UserError("消息是空的，请输入内容或使用按钮。", "The message is empty.")
+        if stripped.startswith("/"):
+            name, _, arg = stripped[1:].partition(" ")
+            name = name.split("@", 1)[0].lower()  # "/start@bot_name" in groups
+            if name in COMMANDS:
+                await run_command(ctx, name, arg.strip())
+                return
+            raise UserError(f"未知命令 /{name[:32]}。可用命令：/start /menu /help /cancel /lang",
+                            f"Unknown command /{name[:32]}. Try /start /menu /help /cancel /lang")
+        handler = registry.texts.get(ctx.state.state)
+        if handler is None:
+            await unknown_text(ctx, stripped)
+        else:
+            await handler(ctx, stripped)
+
+    async def _on_button(self, ctx: Ctx, data: str) -> None:
+        token = await ctx.session.get(ButtonToken, data) if 0 < len(data) <= 16 else None
+        if token is not None and (token.channel, token.chat_id) != (ctx.state.channel, ctx.state.chat_id):
+            # Someone replayed another chat's button: refuse and keep a trace.
+            await log_change(ctx.session, actor=ctx.actor, action="button.forged", entity="button_token",
+                             entity_id=data, after={"owner_chat": f"{token.channel}:{token.chat_id}"})
+            ctx.notice(ctx.t("按钮无效", "Invalid button"))
+            ctx.say(ctx.t("这个按钮不属于当前对话，已拒绝。请发送 /menu 查看您的菜单。",
+                          "This button does not belong to this chat. Send /menu."))
+            return
+        if token is None or (token.screen != ctx.state.screen and not token.persistent):
+            ctx.notice(ctx.t("按钮已过期", "Button expired"))
+            ctx.say(ctx.t("这个按钮已过期（来自较早的消息）。请使用最新消息中的按钮，或发送 /menu。",
+                          "That button is from an older message. Use the latest buttons, or send /menu."))
+            return
+        handler = registry.actions[token.action]
+        await handler(ctx, dict(token.payload))

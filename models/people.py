@@ -1,0 +1,101 @@
+"""Staff, chat bindings, one-time binding codes and per-chat conversation state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import enum_field, json_field, utcnow
+
+
+class StaffRole(StrEnum):
+    HANDLER = "handler"  # 经办
+    REVIEWER = "reviewer"  # 审核
+    SUPERVISOR = "supervisor"  # 负责人
+    ADMIN = "admin"  # 管理员
+
+
+class Staff(SQLModel, table=True):
+    __tablename__ = "staff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    department: str = Field(max_length=64)  # 科室 / 执法支队
+    role: StaffRole = enum_field()
+    supervisor_id: int | None = Field(default=None, foreign_key="staff.id")
+    active: bool = True
+    muted_kinds: list[str] = json_field(list)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ChatBinding(SQLModel, table=True):
+    """A chat's right to see one subject, or to act as one staff member."""
+
+    __tablename__ = "chat_binding"
+    __table_args__ = (
+        Index("ix_chat_binding_chat", "channel", "chat_id"),
+        Index("ix_chat_binding_subject", "subject_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    subject_id: int | None = Field(default=None, foreign_key="subject.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BindingCode(SQLModel, table=True):
+    __tablename__ = "binding_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True, index=True)
+    subject_id: int | None = Field(default=None, foreign_key="subject.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    issued_by: str = Field(max_length=64)  # "staff:<id>" or "cli"
+    issued_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by_chat: str | None = Field(default=None, max_length=96)
+
+
+class ConversationState(SQLModel, table=True):
+    """One row per chat: where the dialog stands, its draft, language and binding-lockout counters."""
+
+    __tablename__ = "conversation_state"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    state: str = Field(default="menu", max_length=64)
+    data: dict[str, Any] = json_field()
+    lang: str = Field(default="zh", max_length=8)
+    screen: int = 0  # bumped on every reply; buttons from older screens are stale
+    active_binding_id: int | None = Field(default=None, foreign_key="chat_binding.id")
+    failed_codes: int = 0
+    locked_until: datetime | None = None
+    notices_muted: bool = False
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ButtonToken(SQLModel, table=True):
+    """Callback data is an opaque token (Telegram allows 64 bytes); the action lives here, server-side."""
+
+    __tablename__ = "button_token"
+    __table_args__ = (Index("ix_button_token_chat_screen", "channel", "chat_id", "screen"),)
+
+    token: str = Field(primary_key=True, max_length=16)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    payload: dict[str, Any] = json_field()
+    screen: int
+    persistent: bool = False  # notice buttons stay valid after the chat moves on
+    created_at: datetime = Field(default_factory=utcnow)

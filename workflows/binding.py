@@ -1,0 +1,144 @@
+"""One-time binding codes: staff (or the CLI) issue them, a chat redeems one and may then see that
+subject's data (or act as that staff member). Numbers: rules.BINDING_*."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import BindingCode, ChatBinding, ConversationState, Staff, Subject
+from workflows import rules
+from workflows.audit import log_change
+from workflows.clock import Clock, utc_now
+from workflows.errors import UserError
+from workflows.validation import normalize_code
+
+# No 0/O, 1/I/L: codes are read aloud over the phone and typed from paper.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(rules.BINDING_CODE_LENGTH))
+
+
+def looks_like_code(text: str) -> bool:
+    code = normalize_code(text)
+    return len(code) == rules.BINDING_CODE_LENGTH and all(c in CODE_ALPHABET for c in code)
+
+
+async def issue_code(
+    session: AsyncSession,
+    *,
+    issued_by: str,
+    clock: Clock,
+    subject_id: int | None = None,
+    staff_id: int | None = None,
+    code: str | None = None,
+) -> BindingCode:
+    """`code` is only given by the demo loader, which prints fixed codes people can type from the README."""
+    if (subject_id is None) == (staff_id is None):
+        raise ValueError("a binding code is for exactly one subject or one staff member")
+    row = BindingCode(
+        code=code or new_code(),
+        subject_id=subject_id,
+        staff_id=staff_id,
+        issued_by=issued_by,
+        issued_at=utc_now(clock),
+        expires_at=utc_now(clock) + timedelta(hours=rules.BINDING_CODE_TTL_HOURS),
+    )
+    session.add(row)
+    await session.flush()
+    await log_change(
+        session, actor=issued_by, action="binding_code.issue", entity="binding_code", entity_id=row.id,
+        subject_id=subject_id, after={"staff_id": staff_id, "expires_at": row.expires_at.isoformat()},
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class BindOutcome:
+    binding: ChatBinding | None
+    error: UserError | None = None
+    subject: Subject | None = None
+    staff: Staff | None = None
+
+
+def _locked_error(state: ConversationState) -> UserError:
+    until = state.locked_until
+    assert until is not None
+    return UserError(
+        f"绑定码错误次数过多，已暂停 {rules.BINDING_LOCKOUT_MINUTES} 分钟。请稍后再试，或联系发码的工作人员。",
+        f"Too many wrong codes: binding is paused for {rules.BINDING_LOCKOUT_MINUTES} minutes.",
+    )
+
+
+def locked_out(state: ConversationState, clock: Clock) -> UserError | None:
+    if state.locked_until is not None and state.locked_until > utc_now(clock):
+        return _locked_error(state)
+    return None
+
+
+async def redeem(
+    session: AsyncSession, state: ConversationState, *, user_id: str, raw_code: str, clock: Clock
+) -> BindOutcome:
+    """Returns an outcome instead of raising: a wrong try must still be counted (and committed)."""
+    if (err := locked_out(state, clock)) is not None:
+        return BindOutcome(None, err)
+    now = utc_now(clock)
+    code = normalize_code(raw_code)
+    row = (await session.exec(select(BindingCode).where(BindingCode.code == code))).first()
+    problem: UserError | None = None
+    if row is None:
+        problem = UserError("绑定码不正确，请核对后重新输入（8位字母数字）。", "That binding code is not valid.")
+    elif row.used_at is not None:
+        problem = UserError("这个绑定码已经用过了，每个码只能用一次。请向工作人员申请新码。",
+                            "This code has already been used; ask for a new one.")
+    elif row.expires_at <= now:
+        problem = UserError("这个绑定码已过期，请向工作人员申请新码。", "This code has expired; ask for a new one.")
+    if problem is not None:
+        state.failed_codes += 1
+        left = rules.BINDING_MAX_WRONG_CODES - state.failed_codes
+        if left <= 0:
+            state.failed_codes = 0
+            state.locked_until = now + timedelta(minutes=rules.BINDING_LOCKOUT_MINUTES)
+            await log_change(session, actor=f"chat:{state.channel}:{state.chat_id}", action="binding.lockout",
+                             entity="conversation_state", entity_id=state.id,
+                             after={"locked_until": state.locked_until.isoformat()})
+            return BindOutcome(None, _locked_error(state))
+        return BindOutcome(None, UserError(f"{problem.zh}（还可尝试 {left} 次）", f"{problem.en} ({left} tries left)"))
+
+    assert row is not None
+    existing = (
+        await session.exec(
+            select(ChatBinding).where(
+                ChatBinding.channel == state.channel,
+                ChatBinding.chat_id == state.chat_id,
+                ChatBinding.subject_id == row.subject_id,
+                ChatBinding.staff_id == row.staff_id,
+                ChatBinding.active,
+            )
+        )
+    ).first()
+    binding = existing or ChatBinding(
+        channel=state.channel, chat_id=state.chat_id, user_id=user_id,
+        subject_id=row.subject_id, staff_id=row.staff_id, created_at=now,
+    )
+    session.add(binding)
+    row.used_at = now
+    row.used_by_chat = f"{state.channel}:{state.chat_id}"
+    state.failed_codes = 0
+    state.locked_until = None
+    await session.flush()
+    state.active_binding_id = binding.id
+    await log_change(
+        session, actor=f"chat:{state.channel}:{state.chat_id}", action="binding.create", entity="chat_binding",
+        entity_id=binding.id, subject_id=row.subject_id,
+        after={"code_id": row.id, "staff_id": row.staff_id, "subject_id": row.subject_id},
+    )
+    subject = await session.get(Subject, row.subject_id) if row.subject_id else None
+    staff = await session.get(Staff, row.staff_id) if row.staff_id else None
+    return BindOutcome(binding, None, subject, staff)

@@ -1,0 +1,175 @@
+"""Every number the credit processes use, with its source and how sure we are of it.
+
+Marks follow shared/domain-rules.md: [V] verified from the text, [P] one of the five source plans,
+[S] secondary summary, [R] recollection (placeholder), [F] fragment. Numbers marked [R]/[F] are
+placeholders: user-facing text that shows them adds UNVERIFIED_NOTE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from models.records import Severity
+
+UNVERIFIED_NOTE = "以认定单位答复为准"
+
+
+@dataclass(frozen=True)
+class Source:
+    document: str
+    mark: str  # [V] [P] [S] [R] [F]
+
+    @property
+    def verified(self) -> bool:
+        return self.mark in ("[V]", "[P]")
+
+
+# ---------------------------------------------------------------------------------------------------
+# 信用修复 regimes and publicity periods (domain-rules §4). Versioned by effective date.
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicityPeriod:
+    min_months: int  # apply for repair after this; 0 = as soon as obligations are fulfilled
+    max_months: int  # 公示截止期: taken down automatically after this
+    published: bool = True  # False: "原则上不公示" (regime C, 轻微)
+    source: Source = Source("", "[R]")
+
+
+@dataclass(frozen=True)
+class RepairRegime:
+    key: str
+    name: str
+    effective_from: date
+    effective_to: date | None  # inclusive; None = still in force
+    periods: Mapping[Severity, PublicityPeriod]
+    source: Source
+
+
+_C_SRC = Source("国办发〔2025〕22号 二；《信用修复管理办法》国家发展改革委令2025年第36号", "[V]")
+_B_SRC = Source("《失信行为纠正后的信用信息修复管理办法（试行）》国家发展改革委令2023年第58号", "[R]")
+_A_SRC = Source("发改办财金〔2019〕527号", "[V]")
+
+REGIME_A = RepairRegime(
+    key="527号",
+    name="发改办财金〔2019〕527号",
+    effective_from=date(2019, 7, 1),
+    effective_to=date(2023, 4, 30),
+    # 527号 knows no 轻微 class: such records are treated as 一般 (same periods).
+    periods={
+        Severity.MINOR: PublicityPeriod(3, 12, source=_A_SRC),
+        Severity.GENERAL: PublicityPeriod(3, 12, source=_A_SRC),
+        Severity.SERIOUS: PublicityPeriod(6, 36, source=_A_SRC),
+    },
+    source=_A_SRC,
+)
+REGIME_B = RepairRegime(
+    key="令58号",
+    name="国家发展改革委令2023年第58号",
+    effective_from=date(2023, 5, 1),
+    effective_to=date(2026, 3, 31),
+    # Periods [R] (domain-rules §4.4); "certain penalties not published" unverified, so 轻微 = 一般.
+    periods={
+        Severity.MINOR: PublicityPeriod(3, 12, source=_B_SRC),
+        Severity.GENERAL: PublicityPeriod(3, 12, source=_B_SRC),
+        Severity.SERIOUS: PublicityPeriod(12, 36, source=_B_SRC),
+    },
+    source=_B_SRC,
+)
+REGIME_C = RepairRegime(
+    key="令36号",
+    name="《信用修复管理办法》国家发展改革委令2025年第36号",
+    effective_from=date(2026, 4, 1),
+    effective_to=None,
+    periods={
+        Severity.MINOR: PublicityPeriod(0, 3, published=False, source=_C_SRC),
+        Severity.GENERAL: PublicityPeriod(3, 12, source=_C_SRC),
+        Severity.SERIOUS: PublicityPeriod(12, 36, source=_C_SRC),
+    },
+    source=_C_SRC,
+)
+REGIMES: tuple[RepairRegime, ...] = (REGIME_A, REGIME_B, REGIME_C)
+
+
+def regime_for(day: date) -> RepairRegime:
+    """The regime in force on `day`. Periods follow the decision date (domain-rules §4.1 default;
+    the transitional treatment is an open legal question). Before 2019-07 we use regime A."""
+    for regime in reversed(REGIMES):
+        if day >= regime.effective_from:
+            return regime
+    return REGIME_A
+
+
+# Records whose class the authority did not give are classified by this table (§4.2 [S]: the
+# exact article text could not be read; keep it configurable). Fine thresholds are placeholders [R].
+MINOR_PENALTY_TYPES = frozenset({"警告", "通报批评"})
+SERIOUS_PENALTY_TYPES = frozenset({"吊销许可证件", "限制从业", "责令关闭", "限制开展生产经营活动"})
+SERIOUS_FINE_WAN = 10.0  # [R] "巨额罚款" threshold, placeholder
+CLASSIFICATION_SOURCE = Source("令36号 news summaries (domain-rules §4.2); thresholds placeholder", "[S]/[R]")
+
+
+def classify_penalty(penalty_type: str | None, fine_wan: float | None, procedure: str | None) -> Severity:
+    if procedure == "简易" or (penalty_type in MINOR_PENALTY_TYPES and not fine_wan):
+        return Severity.MINOR
+    if penalty_type in SERIOUS_PENALTY_TYPES or (fine_wan or 0) >= SERIOUS_FINE_WAN:
+        return Severity.SERIOUS
+    return Severity.GENERAL
+
+
+# ---------------------------------------------------------------------------------------------------
+# Working-day limits (domain-rules §2, §4.3, §5, §16).
+# ---------------------------------------------------------------------------------------------------
+
+PUBLICATION_WORKDAYS = 7  # 双公示: 国办发〔2015〕51号 第十八条 [V]
+WITHDRAW_PUBLICATION_WORKDAYS = 3  # 《行政处罚法》第四十八条 [R]
+REPAIR_DECIDE_WORKDAYS = 10  # 信用中国(江西) practice "10 working days" [S, weak]; 令36号 digits unread [F]
+OBJECTION_ACCEPT_WORKDAYS = 2  # 信用广州 guide [V] (local)
+OBJECTION_VERIFY_WORKDAYS = 10  # 信用广州 guide: providing unit answers within 10 [V] (local)
+
+# ---------------------------------------------------------------------------------------------------
+# 道路运输驾驶员诚信考核 (domain-rules §12), 交运发〔2008〕280号.
+# ---------------------------------------------------------------------------------------------------
+
+DRIVER_SOURCE = Source("《道路运输驾驶员诚信考核办法（试行）》交运发〔2008〕280号", "[S]")
+DRIVER_CYCLE_MONTHS = 12  # D1 [S]: 12 months from the certificate's first issue
+DRIVER_POINT_CEILING = 20  # D2 [S]
+DRIVER_POINT_VALUES = (20, 10, 5, 3, 1)  # D2 [S]: the five values of Annex 1
+
+
+@dataclass(frozen=True)
+class GradeBand:
+    grade: str
+    label: str
+    min_points: int
+    max_points: int | None  # inclusive; None = no upper bound
+
+
+# D6 [R] UNVERIFIED placeholder: one exam site lists other numbers; check Art. of 280号.
+DRIVER_GRADE_BANDS: tuple[GradeBand, ...] = (
+    GradeBand("AAA", "优良", 0, 0),
+    GradeBand("AA", "合格", 1, 10),
+    GradeBand("A", "基本合格", 11, 19),
+    GradeBand("B", "不合格", 20, None),
+)
+DRIVER_GRADE_BANDS_SOURCE = Source("交运发〔2008〕280号 D6", "[R]")
+
+
+def driver_grade(points: int) -> GradeBand:
+    for band in DRIVER_GRADE_BANDS:
+        if points >= band.min_points and (band.max_points is None or points <= band.max_points):
+            return band
+    raise ValueError(f"no grade band for {points} points")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Product settings (not law): binding codes. Source: issue #2 (product decision).
+# ---------------------------------------------------------------------------------------------------
+
+BINDING_CODE_TTL_HOURS = 72
+BINDING_MAX_WRONG_CODES = 5
+BINDING_LOCKOUT_MINUTES = 15
+BINDING_CODE_LENGTH = 8
+MAX_TEXT_LENGTH = 2000  # longer free text is refused with a message (Telegram allows 4096)

@@ -1,0 +1,27 @@
+"""Deployment settings (environment variables or a .env file), via pydantic-settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.db import DEFAULT_DATABASE_URL
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_bot_token: str | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    bot_framework: Literal["aiogram", "ptb"] = "aiogram"
+    webhook_url: str | None = None
+    region_code: str = "370400"  # 行政区划 of the deploying bureau (commitment codes); demo: 枣庄
+    bot_username: str = "credit_transport_bot"  # for deep links t.me/<name>?start=<code>
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
