@@ -107,9 +107,14 @@ def run(verbose: bool = False) -> None:
                    "  credit-bot demo && credit-bot chat --as guest\n"
                    "No TELEGRAM_BOT_TOKEN set: get one from @BotFather, or try locally with the commands above.")
         raise typer.Exit(2)
-    from bot.channels.telegram import run_polling
-
-    asyncio.run(run_polling(settings))
+    if settings.bot_framework == "ptb":
+        from bot.channels.telegram_ptb import run_polling
+    else:
+        from bot.channels.telegram import run_polling
+    try:
+        asyncio.run(run_polling(settings))
+    except KeyboardInterrupt:
+        typer.echo("stopped")
 
 
 async def _issue(uscc: str | None, cert: str | None, staff_id: int | None) -> str:

@@ -1,0 +1,153 @@
+"""Telegram through aiogram 3: long polling, inline keyboards, the command menu. Only translates between
+Telegram objects and the engine's Event / Reply values."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+
+from bot.channels.common import CHANNEL, split_text
+from bot.dialogs.menu import COMMAND_MENU
+from bot.engine import Engine
+from bot.replies import Event, IncomingFile, Reply
+from workflows.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_bot(token: str, api_base: str) -> Bot:
+    return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)))
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [InlineKeyboardButton(text=b.label, callback_data=b.data) for b in row] for row in reply.buttons
+    ])
+
+
+def message_event(bot: Bot, message: Message) -> Event:
+    user = message.from_user
+    base = {"channel": CHANNEL, "chat_id": str(message.chat.id), "user_id": str(user.id if user else message.chat.id),
+            "language_code": user.language_code if user else None, "user_name": user.first_name if user else None}
+    if message.document is not None:
+        doc = message.document
+
+        async def fetch_document() -> bytes:
+            data = await bot.download(doc.file_id)
+            assert data is not None
+            return data.read()
+
+        return Event(**base, file=IncomingFile(doc.file_name, doc.mime_type, doc.file_size, fetch_document))
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+
+        async def fetch_photo() -> bytes:
+            data = await bot.download(photo.file_id)
+            assert data is not None
+            return data.read()
+
+        return Event(**base, file=IncomingFile("photo.jpg", "image/jpeg", photo.file_size, fetch_photo))
+    if message.text is not None:
+        return Event(**base, text=message.text)
+    return Event(**base, other=message.content_type)
+
+
+class AiogramChannel:
+    def __init__(self, engine: Engine, bot: Bot) -> None:
+        self.engine = engine
+        self.bot = bot
+        self.dp = Dispatcher()
+        router = Router()
+        router.message()(self.on_message)
+        router.callback_query()(self.on_callback)
+        self.dp.include_router(router)
+
+    async def on_message(self, message: Message) -> None:
+        outcome = await self.engine.handle(message_event(self.bot, message))
+        await self.send(message.chat.id, outcome.replies)
+
+    async def on_callback(self, query: CallbackQuery) -> None:
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        event = Event(channel=CHANNEL, chat_id=str(chat_id), user_id=str(query.from_user.id),
+                      callback=query.data or "", language_code=query.from_user.language_code)
+        outcome = await self.engine.handle(event)
+        # Every callback is answered, or the user's button keeps spinning.
+        await query.answer(outcome.callback_notice or "")
+        message_id = query.message.message_id if query.message else None
+        await self.send(chat_id, outcome.replies, edit_message_id=message_id)
+
+    async def send(self, chat_id: int, replies: list[Reply], edit_message_id: int | None = None) -> None:
+        for reply in replies:
+            await self._send_one(chat_id, reply, edit_message_id if reply.edit else None)
+
+    async def _send_one(self, chat_id: int, reply: Reply, edit_message_id: int | None) -> None:
+        parts = split_text(reply.text)
+        markup = _keyboard(reply)
+        if edit_message_id is not None and len(parts) == 1:
+            try:
+                await self._retry(lambda: self.bot.edit_message_text(text=parts[0], chat_id=chat_id,
+                                                              message_id=edit_message_id, reply_markup=markup))
+                return
+            except TelegramBadRequest as err:
+                if "not modified" in err.message:
+                    return
+                log.info("edit failed (%s); sending a new message", err.message)
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            await self._retry(lambda p=part, m=(markup if last else None): self.bot.send_message(chat_id, p, reply_markup=m))
+        if reply.document is not None:
+            doc = reply.document
+            await self._retry(lambda: self.bot.send_document(chat_id, BufferedInputFile(doc.content, doc.file_name)))
+
+    @staticmethod
+    async def _retry(call: Callable[[], Awaitable[Any]]) -> Any:
+        """A reply hit by flood control waits as told, once; pushed notices go through the outbox instead."""
+        try:
+            return await call()
+        except TelegramRetryAfter as err:
+            await asyncio.sleep(err.retry_after)
+            return await call()
+
+    async def setup(self) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        for lang, commands in COMMAND_MENU.items():
+            await self.bot.set_my_commands([BotCommand(command=c, description=d) for c, d in commands],
+                                           language_code=None if lang == "zh" else lang)
+
+    async def run(self) -> None:
+        await self.setup()
+        await self.dp.start_polling(self.bot, handle_signals=False, allowed_updates=["message", "callback_query"])
+
+    async def stop(self) -> None:
+        await self.dp.stop_polling()
+
+
+async def run_polling(settings: Settings) -> None:
+    from bot.app import build_app
+
+    assert settings.telegram_bot_token
+    built = await build_app(settings)
+    bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
+    channel = AiogramChannel(built.engine, bot)
+    try:
+        await channel.run()
+    finally:
+        await bot.session.close()
+        await built.close()

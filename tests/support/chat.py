@@ -1,0 +1,48 @@
+"""Playing a user through the engine (no network): send text, press buttons by label, read replies."""
+
+from __future__ import annotations
+
+from bot.engine import Engine
+from bot.replies import Button, Event, IncomingFile, Outcome
+
+
+class ChatUser:
+    def __init__(self, engine: Engine, chat_id: str, *, channel: str = "test") -> None:
+        self.engine = engine
+        self.chat_id = chat_id
+        self.channel = channel
+        self.buttons: list[Button] = []  # the latest keyboard, as a user sees it
+        self.last: Outcome = Outcome()
+
+    async def _handle(self, **kw: object) -> Outcome:
+        event = Event(channel=self.channel, chat_id=self.chat_id, user_id=self.chat_id, **kw)  # type: ignore[arg-type]
+        self.last = await self.engine.handle(event)
+        for reply in self.last.replies:
+            if reply.buttons:
+                self.buttons = [b for row in reply.buttons for b in row]
+        return self.last
+
+    async def send(self, text: str) -> Outcome:
+        return await self._handle(text=text)
+
+    async def send_file(self, file: IncomingFile) -> Outcome:
+        return await self._handle(file=file)
+
+    async def send_other(self, kind: str = "sticker") -> Outcome:
+        return await self._handle(other=kind)
+
+    def button(self, label_part: str) -> Button:
+        matches = [b for b in self.buttons if label_part in b.label]
+        assert matches, f"no button with {label_part!r} in {[b.label for b in self.buttons]}"
+        return matches[0]
+
+    async def press(self, label_part: str) -> Outcome:
+        return await self._handle(callback=self.button(label_part).data)
+
+    async def press_data(self, data: str) -> Outcome:
+        return await self._handle(callback=data)
+
+    @property
+    def text(self) -> str:
+        """All reply texts of the last event, joined."""
+        return "\n".join(r.text for r in self.last.replies)
