@@ -11,7 +11,7 @@ from workflows import rules
 from workflows.audit import log_change
 from workflows.binding import issue_code
 from workflows.errors import UserError
-from workflows.validation import mask_id_number, normalize_code
+from workflows.validation import mask_id_number, normalize_code, validate_id_number, validate_uscc
 
 
 def _require_staff(ctx: Ctx) -> None:
@@ -38,6 +38,9 @@ async def on_subject(ctx: Ctx, text: str) -> None:
     key = normalize_code(text)
     subject = (await ctx.session.exec(select(Subject).where(or_(Subject.uscc == key, Subject.cert_no == key)))).first()
     if subject is None:
+        if len(key) == 18:
+            # Say what is wrong with the code itself before saying it is unknown.
+            (validate_id_number if key[:17].isdigit() else validate_uscc)(key)
         raise UserError("没有找到这个代码对应的企业或驾驶员，请核对后重新输入。",
                         "No enterprise or driver has that code.")
     assert ctx.identity.staff is not None

@@ -78,6 +78,16 @@ async def test_staff_issues_a_code_that_binds_a_new_chat(demo: App) -> None:
     assert "绑定成功" in user.text and "顺通" in user.text
 
 
+async def test_staff_typo_in_uscc_is_explained(demo: App) -> None:
+    staff = ChatUser(demo.engine, "staff-chat")
+    await staff.send("/start STAF2468")
+    await staff.press("签发绑定码")
+    await staff.send("91370403MA3M9RUX5A")  # wrong check character
+    assert "校验位应为H" in staff.text
+    await staff.send("91370403MA3M9RUX5H")  # still waiting for the code: the conversation goes on
+    assert "已为 薛城区顺通危险货物运输有限公司" in staff.text
+
+
 async def test_non_staff_cannot_issue_codes_even_with_a_staff_button(demo: App) -> None:
     """A driver chat replaying a staff button from another chat is refused and audited."""
     staff = ChatUser(demo.engine, "staff-chat")
