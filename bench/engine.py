@@ -92,7 +92,9 @@ def scale(factor: int) -> Scale:
 # The data set
 # ---------------------------------------------------------------------------------------------------
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国海峰志红玉兰斌浩凯鹏宇飞"
 REGIONS = ("370402", "370403", "370404", "370405", "370406", "370481")
 TRADES = ("货物运输", "客运", "危险货物运输", "物流", "汽车维修", "机动车驾驶员培训")
@@ -152,17 +154,34 @@ def record_counts(enterprises: int, records: int, rng: random.Random) -> list[in
 
 def _subject_rows(sc: Scale, rng: random.Random, today: date) -> Iterator[dict[str, Any]]:
     for i in range(sc.enterprises):
-        yield {"id": i + 1, "kind": SubjectKind.ENTERPRISE.value, "uscc": uscc(i), "cert_no": None,
-               "id_number": None, "cert_first_issued": None,
-               "name": f"枣庄市{rng.choice(SURNAMES)}{rng.choice(GIVEN)}{i}{rng.choice(TRADES)}有限公司",
-               "region_code": rng.choice(REGIONS), "legal_rep": rng.choice(SURNAMES) + rng.choice(GIVEN),
-               "department": "信用科", "created_at": NOW}
+        yield {
+            "id": i + 1,
+            "kind": SubjectKind.ENTERPRISE.value,
+            "uscc": uscc(i),
+            "cert_no": None,
+            "id_number": None,
+            "cert_first_issued": None,
+            "name": f"枣庄市{rng.choice(SURNAMES)}{rng.choice(GIVEN)}{i}{rng.choice(TRADES)}有限公司",
+            "region_code": rng.choice(REGIONS),
+            "legal_rep": rng.choice(SURNAMES) + rng.choice(GIVEN),
+            "department": "信用科",
+            "created_at": NOW,
+        }
     for j in range(sc.drivers):
         number = id_number(j)
-        yield {"id": sc.enterprises + j + 1, "kind": SubjectKind.DRIVER.value, "uscc": None, "cert_no": number,
-               "id_number": number, "cert_first_issued": today - timedelta(days=rng.randint(400, 25 * 365)),
-               "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(("", *GIVEN)),
-               "region_code": number[:6], "legal_rep": None, "department": None, "created_at": NOW}
+        yield {
+            "id": sc.enterprises + j + 1,
+            "kind": SubjectKind.DRIVER.value,
+            "uscc": None,
+            "cert_no": number,
+            "id_number": number,
+            "cert_first_issued": today - timedelta(days=rng.randint(400, 25 * 365)),
+            "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(("", *GIVEN)),
+            "region_code": number[:6],
+            "legal_rep": None,
+            "department": None,
+            "created_at": NOW,
+        }
 
 
 def _record_rows(counts: Sequence[int], rng: random.Random, today: date) -> Iterator[dict[str, Any]]:
@@ -170,24 +189,41 @@ def _record_rows(counts: Sequence[int], rng: random.Random, today: date) -> Iter
         for _ in range(count):
             decided = today - timedelta(days=rng.randint(1, 6 * 365))
             roll = rng.random()
-            kind = (RecordKind.PENALTY if roll < 0.90 else RecordKind.EVALUATION if roll < 0.97
-                    else RecordKind.DISHONESTY_LIST)
+            kind = (
+                RecordKind.PENALTY
+                if roll < 0.90
+                else RecordKind.EVALUATION
+                if roll < 0.97
+                else RecordKind.DISHONESTY_LIST
+            )
             severity = rng.choices((Severity.MINOR, Severity.GENERAL, Severity.SERIOUS), (20, 65, 15))[0]
             status = rng.choices(list(RecordStatus), (80, 10, 8, 2))[0]
             penalty_type, facts = rng.choice(FACTS)
             fine = round(rng.uniform(0.1, 3.0), 1) if penalty_type == "罚款" else None
             penalty = kind == RecordKind.PENALTY
             yield {
-                "subject_id": index + 1, "kind": kind.value, "severity": severity.value,
-                "decision_no": f"枣交罚〔{decided.year}〕{rng.randint(1, 9999):04d}号", "decision_date": decided,
-                "authority": AUTHORITY, "authority_code": AUTHORITY_CODE,
-                "penalty_type": penalty_type if penalty else None, "fine_wan": fine if penalty else None,
-                "procedure": "简易" if severity == Severity.MINOR else "一般", "facts": facts,
-                "basis": "《中华人民共和国道路运输条例》", "content": penalty_type if penalty else "",
+                "subject_id": index + 1,
+                "kind": kind.value,
+                "severity": severity.value,
+                "decision_no": f"枣交罚〔{decided.year}〕{rng.randint(1, 9999):04d}号",
+                "decision_date": decided,
+                "authority": AUTHORITY,
+                "authority_code": AUTHORITY_CODE,
+                "penalty_type": penalty_type if penalty else None,
+                "fine_wan": fine if penalty else None,
+                "procedure": "简易" if severity == Severity.MINOR else "一般",
+                "facts": facts,
+                "basis": "《中华人民共和国道路运输条例》",
+                "content": penalty_type if penalty else "",
                 "grade": rng.choice(("AAA", "AA", "A", "B")) if kind == RecordKind.EVALUATION else None,
-                "publicity_end": None, "status": status.value,
-                "obligations_fulfilled_on": decided + timedelta(days=rng.randint(5, 60)) if rng.random() < 0.7 else None,
-                "published_at": None, "status_changed_on": None, "created_at": NOW,
+                "publicity_end": None,
+                "status": status.value,
+                "obligations_fulfilled_on": decided + timedelta(days=rng.randint(5, 60))
+                if rng.random() < 0.7
+                else None,
+                "published_at": None,
+                "status_changed_on": None,
+                "created_at": NOW,
             }
 
 
@@ -196,13 +232,21 @@ def _violation_rows(drivers: Sequence[int], rng: random.Random, today: date) -> 
     for subject_id in drivers:
         for _ in range(rng.choices(range(6), (20, 20, 25, 15, 10, 10))[0]):
             item, points = rng.choice(VIOLATIONS)
-            yield {"subject_id": subject_id, "occurred_on": today - timedelta(days=rng.randint(1, 730)),
-                   "item": item, "points": points, "decision_no": f"枣交罚（驾）〔2026〕{rng.randint(1, 9999):04d}号",
-                   "authority": AUTHORITY, "withdrawn": rng.random() < 0.03, "created_at": NOW}
+            yield {
+                "subject_id": subject_id,
+                "occurred_on": today - timedelta(days=rng.randint(1, 730)),
+                "item": item,
+                "points": points,
+                "decision_no": f"枣交罚（驾）〔2026〕{rng.randint(1, 9999):04d}号",
+                "authority": AUTHORITY,
+                "withdrawn": rng.random() < 0.03,
+                "created_at": NOW,
+            }
 
 
-def _cycle_rows(drivers: Sequence[tuple[int, date]], rng: random.Random,
-                today: date) -> Iterator[dict[str, Any]]:
+def _cycle_rows(
+    drivers: Sequence[tuple[int, date]], rng: random.Random, today: date
+) -> Iterator[dict[str, Any]]:
     """Up to two closed, endorsed cycles before the current one."""
     for subject_id, first_issued in drivers:
         current = cycle_containing(first_issued, today)
@@ -212,8 +256,14 @@ def _cycle_rows(drivers: Sequence[tuple[int, date]], rng: random.Random,
                 break
             end = add_months(current.start, -12 * (back - 1)) - timedelta(days=1)
             points = rng.choice((0, 0, 0, 1, 3, 5, 10, 20))
-            yield {"subject_id": subject_id, "start": start, "end": end, "points": points,
-                   "grade": driver_grade(points).grade, "endorsed_on": end + timedelta(days=15)}
+            yield {
+                "subject_id": subject_id,
+                "start": start,
+                "end": end,
+                "points": points,
+                "grade": driver_grade(points).grade,
+                "endorsed_on": end + timedelta(days=15),
+            }
 
 
 def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -258,19 +308,30 @@ def build_database(path: Path, sc: Scale, users: int) -> Built:
         # Enterprises by record count, so user k of n gets the same quantile at every scale.
         by_count = [i + 1 for i in sorted(range(sc.enterprises), key=lambda i: (counts[i], i))]
         driver_ids = [d for d, _ in drivers]
-        put(ChatBinding.__table__, [  # type: ignore[attr-defined]
-            {"channel": CHANNEL, "chat_id": f"u{k}", "user_id": f"u{k}", "subject_id": subject_id,
-             "staff_id": None, "active": True, "created_at": NOW}
-            for k, subject_id in enumerate(_pick_subjects(users, by_count, driver_ids, rng))
-        ])
+        put(
+            ChatBinding.__table__,
+            [  # type: ignore[attr-defined]
+                {
+                    "channel": CHANNEL,
+                    "chat_id": f"u{k}",
+                    "user_id": f"u{k}",
+                    "subject_id": subject_id,
+                    "staff_id": None,
+                    "active": True,
+                    "created_at": NOW,
+                }
+                for k, subject_id in enumerate(_pick_subjects(users, by_count, driver_ids, rng))
+            ],
+        )
     with db.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()
     return Built(path, time.perf_counter() - started, dict(rows), by_count, driver_ids)
 
 
-def _pick_subjects(users: int, enterprises_by_count: Sequence[int], drivers: Sequence[int],
-                   rng: random.Random) -> list[int]:
+def _pick_subjects(
+    users: int, enterprises_by_count: Sequence[int], drivers: Sequence[int], rng: random.Random
+) -> list[int]:
     """Even chats are enterprises at evenly spread record-count quantiles; odd chats are random drivers."""
     n_enterprise = (users + 1) // 2
     picks = []
@@ -344,8 +405,12 @@ class Figures:
 
     @staticmethod
     def median(runs: Sequence[Figures]) -> Figures:
-        return Figures(*(statistics.median(getattr(r, name) for r in runs)
-                         for name in ("updates_per_s", "p50", "p95", "p99", "max")))
+        return Figures(
+            *(
+                statistics.median(getattr(r, name) for r in runs)
+                for name in ("updates_per_s", "p50", "p95", "p99", "max")
+            )
+        )
 
 
 @dataclass
@@ -358,8 +423,11 @@ class Measured:
 
 
 async def measure(path: Path, users: int, events: int, repeats: int) -> Measured:
-    app: App = await build_app(Settings(database_url=f"sqlite+aiosqlite:///{path}", _env_file=None),  # type: ignore[call-arg]
-                               clock=FrozenClock(NOW), migrate_db=False)
+    app: App = await build_app(
+        Settings(database_url=f"sqlite+aiosqlite:///{path}", _env_file=None),  # type: ignore[call-arg]
+        clock=FrozenClock(NOW),
+        migrate_db=False,
+    )
     statements: dict[str, tuple[Any, ...]] = {}
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
@@ -368,8 +436,13 @@ async def measure(path: Path, users: int, events: int, repeats: int) -> Measured
 
     event.listen(app.db.sync_engine, "before_cursor_execute", capture)
     try:
-        players = [Player(ChatUser(app.engine, f"u{k}", channel=CHANNEL),
-                          ENTERPRISE_ROUND if k % 2 == 0 else DRIVER_ROUND) for k in range(users)]
+        players = [
+            Player(
+                ChatUser(app.engine, f"u{k}", channel=CHANNEL),
+                ENTERPRISE_ROUND if k % 2 == 0 else DRIVER_ROUND,
+            )
+            for k in range(users)
+        ]
         # Warm-up (not measured): every chat gets its state row and walks one round.
         await asyncio.gather(*(p.play(len(p.script) + 1, None) for p in players))
         event.remove(app.db.sync_engine, "before_cursor_execute", capture)
@@ -388,8 +461,9 @@ async def measure(path: Path, users: int, events: int, repeats: int) -> Measured
                 await p.play(max(events // 10, 5), latencies)
             sequential.append(Figures.of(latencies, time.perf_counter() - started))
         problems = sum((p.problems for p in players), Counter())
-        return Measured(Figures.median(concurrent), Figures.median(sequential), events * users, problems,
-                        statements)
+        return Measured(
+            Figures.median(concurrent), Figures.median(sequential), events * users, problems, statements
+        )
     finally:
         await app.close()
 
@@ -418,7 +492,9 @@ def explain(path: Path, statements: dict[str, tuple[Any, ...]]) -> list[Plan]:
         for statement, parameters in statements.items():
             if not statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
                 continue
-            lines = tuple(detail for *_, detail in conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters))
+            lines = tuple(
+                detail for *_, detail in conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            )
             scans = tuple(line for line in lines if (m := SCAN.search(line)) and m.group(1) in tables)
             sorts = tuple(line for line in lines if "TEMP B-TREE" in line)
             plans.append(Plan(statement, lines, scans, sorts))
@@ -459,19 +535,29 @@ def _verdict(ok: bool) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--users", type=int, default=50, help="simulated users at once (default 50)")
-    parser.add_argument("--events", type=int, default=200, help="measured events per user and repeat (default 200)")
-    parser.add_argument("--repeats", type=int, default=3, help="measured repeats; figures are medians (default 3)")
-    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10], help="data scales, 1 = 1k/5k/50k (default 1 10)")
+    parser.add_argument(
+        "--events", type=int, default=200, help="measured events per user and repeat (default 200)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="measured repeats; figures are medians (default 3)"
+    )
+    parser.add_argument(
+        "--scales", type=int, nargs="+", default=[1, 10], help="data scales, 1 = 1k/5k/50k (default 1 10)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the databases (under var/bench/)")
     args = parser.parse_args(argv)
     if args.users < 1 or args.events < 1 or args.repeats < 1:
         parser.error("--users, --events and --repeats must be at least 1")
 
     workdir = Path("var/bench") if args.keep else Path(tempfile.mkdtemp(prefix="bench-engine-"))
-    print(f"信用交通助手 engine bench — Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-          f"{platform.machine()}, {_cpus()} CPUs")
-    print(f"{args.users} users × {args.events} events, {args.repeats} repeats (medians); "
-          f"enterprise round {' → '.join(ENTERPRISE_ROUND)}; driver round {' → '.join(DRIVER_ROUND)}\n")
+    print(
+        f"信用交通助手 engine bench — Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"{platform.machine()}, {_cpus()} CPUs"
+    )
+    print(
+        f"{args.users} users × {args.events} events, {args.repeats} repeats (medians); "
+        f"enterprise round {' → '.join(ENTERPRISE_ROUND)}; driver round {' → '.join(DRIVER_ROUND)}\n"
+    )
     results: dict[int, Measured] = {}
     last_path: Path | None = None
     try:
@@ -479,8 +565,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             sc = scale(factor)
             built = build_database(workdir / f"engine-{sc.label}.db", sc, args.users)
             sizes = ", ".join(f"{name} {n:,}" for name, n in built.rows.items())
-            print(f"{sc.label}: {sc.enterprises:,} enterprises, {sc.drivers:,} drivers, {sc.records:,} records — "
-                  f"built in {built.seconds:.1f} s ({sizes})")
+            print(
+                f"{sc.label}: {sc.enterprises:,} enterprises, {sc.drivers:,} drivers, {sc.records:,} records — "
+                f"built in {built.seconds:.1f} s ({sizes})"
+            )
             measured = asyncio.run(measure(built.path, args.users, args.events, args.repeats))
             results[factor] = measured
             last_path = built.path
@@ -494,16 +582,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         if len(results) >= 2:
             small, large = min(results), max(results)
             a, b = results[small], results[large]
-            print(f"p99 growth {large}x/{small}x data: {args.users} users at once "
-                  f"{b.concurrent.p99 / a.concurrent.p99:.2f}x, one at a time {b.sequential.p99 / a.sequential.p99:.2f}x")
+            print(
+                f"p99 growth {large}x/{small}x data: {args.users} users at once "
+                f"{b.concurrent.p99 / a.concurrent.p99:.2f}x, one at a time {b.sequential.p99 / a.sequential.p99:.2f}x"
+            )
         for factor, m in sorted(results.items()):
-            print(f"p99 < {P99_TARGET_MS:.0f} ms at {factor}x: {args.users} users at once "
-                  f"{_verdict(m.concurrent.p99 < P99_TARGET_MS)} ({m.concurrent.p99:.1f} ms), one at a time "
-                  f"{_verdict(m.sequential.p99 < P99_TARGET_MS)} ({m.sequential.p99:.1f} ms)")
+            print(
+                f"p99 < {P99_TARGET_MS:.0f} ms at {factor}x: {args.users} users at once "
+                f"{_verdict(m.concurrent.p99 < P99_TARGET_MS)} ({m.concurrent.p99:.1f} ms), one at a time "
+                f"{_verdict(m.sequential.p99 < P99_TARGET_MS)} ({m.sequential.p99:.1f} ms)"
+            )
         if len(results) >= 2:
             growths = (b.concurrent.p99 / a.concurrent.p99, b.sequential.p99 / a.sequential.p99)
-            print(f"growth ≤ {GROWTH_TARGET}x: {args.users} users at once {_verdict(growths[0] <= GROWTH_TARGET)}, "
-                  f"one at a time {_verdict(growths[1] <= GROWTH_TARGET)}")
+            print(
+                f"growth ≤ {GROWTH_TARGET}x: {args.users} users at once {_verdict(growths[0] <= GROWTH_TARGET)}, "
+                f"one at a time {_verdict(growths[1] <= GROWTH_TARGET)}"
+            )
 
         if last_path is not None:
             _print_plans(last_path, results[max(results)].statements)

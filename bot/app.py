@@ -28,7 +28,9 @@ class App:
         await self.db.dispose()
 
 
-async def build_app(settings: Settings | None = None, *, clock: Clock | None = None, migrate_db: bool = True) -> App:
+async def build_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, migrate_db: bool = True
+) -> App:
     settings = settings or get_settings()
     if migrate_db:
         await asyncio.to_thread(migrate.upgrade, settings.database_url)

@@ -19,7 +19,9 @@ from workflows.demo_data import load_demo
 from workflows.settings import get_settings
 from workflows.validation import normalize_code
 
-app = typer.Typer(help="信用交通助手 (Credit Transport Assistant)", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="信用交通助手 (Credit Transport Assistant)", no_args_is_help=True, add_completion=False
+)
 code_app = typer.Typer(help="One-time binding codes.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(code_app, name="code")
@@ -27,8 +29,10 @@ app.add_typer(staff_app, name="staff")
 
 
 def _logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @app.command("migrate")
@@ -59,7 +63,9 @@ async def _demo(reset: bool) -> None:
     try:
         async with built.sessions() as session, session.begin():
             if (await session.exec(select(Subject).limit(1))).first() is not None:
-                typer.echo("数据库里已有数据；用 --reset 重新载入演示数据。/ The database has data; use --reset.")
+                typer.echo(
+                    "数据库里已有数据；用 --reset 重新载入演示数据。/ The database has data; use --reset."
+                )
                 return
             logins = await load_demo(session, SystemClock())
     finally:
@@ -68,7 +74,9 @@ async def _demo(reset: bool) -> None:
     typer.echo("已绑定的本地身份（credit-bot chat --as <身份>）/ pre-bound console personas:")
     for login in logins:
         typer.echo(f"  {login.persona:<13} {login.who}")
-    typer.echo("\n一次性绑定码（在任何新对话里输入，例如 credit-bot chat --as guest）/ one-time binding codes:")
+    typer.echo(
+        "\n一次性绑定码（在任何新对话里输入，例如 credit-bot chat --as guest）/ one-time binding codes:"
+    )
     for login in logins:
         typer.echo(f"  {login.code}  {login.who}")
 
@@ -90,7 +98,11 @@ async def _chat(persona: str) -> None:
 
 
 @app.command()
-def chat(as_: Annotated[str, typer.Option("--as", help="Persona = local chat id (see credit-bot demo).")] = "guest") -> None:
+def chat(
+    as_: Annotated[
+        str, typer.Option("--as", help="Persona = local chat id (see credit-bot demo).")
+    ] = "guest",
+) -> None:
     """Chat in this terminal with the assistant (no Telegram token needed)."""
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(_chat(as_))
@@ -102,10 +114,12 @@ def run(verbose: bool = False) -> None:
     _logging(verbose)
     settings = get_settings()
     if not settings.telegram_bot_token:
-        typer.echo("没有设置 TELEGRAM_BOT_TOKEN。请在 Telegram 里找 @BotFather 创建机器人并取得 token，\n"
-                   "然后 export TELEGRAM_BOT_TOKEN=...。不用 token 也可以先在本地试用：\n"
-                   "  credit-bot demo && credit-bot chat --as guest\n"
-                   "No TELEGRAM_BOT_TOKEN set: get one from @BotFather, or try locally with the commands above.")
+        typer.echo(
+            "没有设置 TELEGRAM_BOT_TOKEN。请在 Telegram 里找 @BotFather 创建机器人并取得 token，\n"
+            "然后 export TELEGRAM_BOT_TOKEN=...。不用 token 也可以先在本地试用：\n"
+            "  credit-bot demo && credit-bot chat --as guest\n"
+            "No TELEGRAM_BOT_TOKEN set: get one from @BotFather, or try locally with the commands above."
+        )
         raise typer.Exit(2)
     if settings.bot_framework == "ptb":
         from bot.channels.telegram_ptb import run_polling
@@ -127,8 +141,11 @@ async def _issue(uscc: str | None, cert: str | None, staff_id: int | None) -> st
                 row = await issue_code(session, issued_by="cli", clock=SystemClock(), staff_id=staff_id)
             else:
                 key = normalize_code(uscc or cert or "")
-                subject = (await session.exec(select(Subject).where(
-                    or_(Subject.uscc == key, Subject.cert_no == key)))).first()
+                subject = (
+                    await session.exec(
+                        select(Subject).where(or_(Subject.uscc == key, Subject.cert_no == key))
+                    )
+                ).first()
                 if subject is None:
                     raise typer.BadParameter("没有找到该主体 / no such subject")
                 row = await issue_code(session, issued_by="cli", clock=SystemClock(), subject_id=subject.id)
@@ -154,8 +171,14 @@ async def _staff_add(name: str, department: str, role: StaffRole, supervisor_id:
             staff = Staff(name=name, department=department, role=role, supervisor_id=supervisor_id)
             session.add(staff)
             await session.flush()
-            await log_change(session, actor="cli", action="staff.add", entity="staff", entity_id=staff.id,
-                             after={"name": name, "department": department, "role": role})
+            await log_change(
+                session,
+                actor="cli",
+                action="staff.add",
+                entity="staff",
+                entity_id=staff.id,
+                after={"name": name, "department": department, "role": role},
+            )
             assert staff.id is not None
             return staff.id
     finally:
@@ -163,7 +186,9 @@ async def _staff_add(name: str, department: str, role: StaffRole, supervisor_id:
 
 
 @staff_app.command("add")
-def staff_add(name: str, department: str, role: StaffRole = StaffRole.HANDLER, supervisor_id: int | None = None) -> None:
+def staff_add(
+    name: str, department: str, role: StaffRole = StaffRole.HANDLER, supervisor_id: int | None = None
+) -> None:
     """Add a staff account; then `credit-bot code issue --staff-id N` to bind their chat."""
     typer.echo(asyncio.run(_staff_add(name, department, role, supervisor_id)))
 

@@ -26,8 +26,14 @@ class Services:
 
 
 class Ctx:
-    def __init__(self, session: AsyncSession, state: ConversationState, event: Event, identity: Identity,
-                 services: Services) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        state: ConversationState,
+        event: Event,
+        identity: Identity,
+        services: Services,
+    ) -> None:
         self.session = session
         self.state = state
         self.event = event
@@ -61,8 +67,14 @@ class Ctx:
         self.state.data = dict(data)
 
     # -- answering ----------------------------------------------------------------------------------
-    def say(self, text: str, buttons: list[list[Button]] | None = None, *, document: Document | None = None,
-            edit: bool = False) -> None:
+    def say(
+        self,
+        text: str,
+        buttons: list[list[Button]] | None = None,
+        *,
+        document: Document | None = None,
+        edit: bool = False,
+    ) -> None:
         self.outcome.replies.append(Reply(text, buttons or [], document, edit))
 
     def notice(self, text: str) -> None:
@@ -74,8 +86,15 @@ class Ctx:
             self._new_screen = self.state.screen + 1
         token = secrets.token_urlsafe(9)  # 12 characters
         self.session.add(
-            ButtonToken(token=token, channel=self.state.channel, chat_id=self.state.chat_id, action=action,
-                        payload=payload, screen=self._new_screen, persistent=persistent)
+            ButtonToken(
+                token=token,
+                channel=self.state.channel,
+                chat_id=self.state.chat_id,
+                action=action,
+                payload=payload,
+                screen=self._new_screen,
+                persistent=persistent,
+            )
         )
         return Button(label, token)
 

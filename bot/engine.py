@@ -31,8 +31,10 @@ from workflows.identity import resolve_identity
 
 log = logging.getLogger(__name__)
 
-CRASH_TEXT = ("抱歉，系统处理时出错了。您的对话和草稿都已保留，请稍后再试，或发送 /menu 返回主菜单。\n"
-              "Sorry, something went wrong. Nothing was lost; please try again or send /menu.")
+CRASH_TEXT = (
+    "抱歉，系统处理时出错了。您的对话和草稿都已保留，请稍后再试，或发送 /menu 返回主菜单。\n"
+    "Sorry, something went wrong. Nothing was lost; please try again or send /menu."
+)
 
 
 class Engine:
@@ -41,7 +43,9 @@ class Engine:
         self.sessions = sessions
         self.services = services
         # One event at a time per chat in this process; other processes wait on the row lock.
-        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._row_lock = not is_sqlite(str(sessions.kw["bind"].url))
 
     async def handle(self, event: Event) -> Outcome:
@@ -99,17 +103,23 @@ class Engine:
         elif event.file is not None:
             handler = registry.files.get(ctx.state.state)
             if handler is None:
-                raise UserError("这里不需要发送文件。请使用按钮，或输入 /menu 返回主菜单。",
-                                "No file is needed here. Use the buttons, or /menu.")
+                raise UserError(
+                    "这里不需要发送文件。请使用按钮，或输入 /menu 返回主菜单。",
+                    "No file is needed here. Use the buttons, or /menu.",
+                )
             await handler(ctx, event.file)
         else:
-            raise UserError("暂不支持这类消息（贴纸、语音、位置等）。请使用按钮或输入文字。",
-                            "This kind of message (sticker, voice, ...) is not supported. Use the buttons or text.")
+            raise UserError(
+                "暂不支持这类消息（贴纸、语音、位置等）。请使用按钮或输入文字。",
+                "This kind of message (sticker, voice, ...) is not supported. Use the buttons or text.",
+            )
 
     async def _on_text(self, ctx: Ctx, text: str) -> None:
         if len(text) > rules.MAX_TEXT_LENGTH:
-            raise UserError(f"消息太长（{len(text)} 字），请控制在 {rules.MAX_TEXT_LENGTH} 字以内。",
-                            f"The message is too long ({len(text)} characters; at most {rules.MAX_TEXT_LENGTH}).")
+            raise UserError(
+                f"消息太长（{len(text)} 字），请控制在 {rules.MAX_TEXT_LENGTH} 字以内。",
+                f"The message is too long ({len(text)} characters; at most {rules.MAX_TEXT_LENGTH}).",
+            )
         stripped = text.strip()
         if not stripped:
             raise UserError("消息是空的，请输入内容或使用按钮。", "The message is empty.")
@@ -119,8 +129,10 @@ class Engine:
             if name in COMMANDS:
                 await run_command(ctx, name, arg.strip())
                 return
-            raise UserError(f"未知命令 /{name[:32]}。可用命令：/start /menu /help /cancel /lang",
-                            f"Unknown command /{name[:32]}. Try /start /menu /help /cancel /lang")
+            raise UserError(
+                f"未知命令 /{name[:32]}。可用命令：/start /menu /help /cancel /lang",
+                f"Unknown command /{name[:32]}. Try /start /menu /help /cancel /lang",
+            )
         handler = registry.texts.get(ctx.state.state)
         if handler is None:
             await unknown_text(ctx, stripped)
@@ -131,16 +143,30 @@ class Engine:
         token = await ctx.session.get(ButtonToken, data) if 0 < len(data) <= 16 else None
         if token is not None and (token.channel, token.chat_id) != (ctx.state.channel, ctx.state.chat_id):
             # Someone replayed another chat's button: refuse and keep a trace.
-            await log_change(ctx.session, actor=ctx.actor, action="button.forged", entity="button_token",
-                             entity_id=data, after={"owner_chat": f"{token.channel}:{token.chat_id}"})
+            await log_change(
+                ctx.session,
+                actor=ctx.actor,
+                action="button.forged",
+                entity="button_token",
+                entity_id=data,
+                after={"owner_chat": f"{token.channel}:{token.chat_id}"},
+            )
             ctx.notice(ctx.t("按钮无效", "Invalid button"))
-            ctx.say(ctx.t("这个按钮不属于当前对话，已拒绝。请发送 /menu 查看您的菜单。",
-                          "This button does not belong to this chat. Send /menu."))
+            ctx.say(
+                ctx.t(
+                    "这个按钮不属于当前对话，已拒绝。请发送 /menu 查看您的菜单。",
+                    "This button does not belong to this chat. Send /menu.",
+                )
+            )
             return
         if token is None or (token.screen != ctx.state.screen and not token.persistent):
             ctx.notice(ctx.t("按钮已过期", "Button expired"))
-            ctx.say(ctx.t("这个按钮已过期（来自较早的消息）。请使用最新消息中的按钮，或发送 /menu。",
-                          "That button is from an older message. Use the latest buttons, or send /menu."))
+            ctx.say(
+                ctx.t(
+                    "这个按钮已过期（来自较早的消息）。请使用最新消息中的按钮，或发送 /menu。",
+                    "That button is from an older message. Use the latest buttons, or send /menu.",
+                )
+            )
             return
         handler = registry.actions[token.action]
         await handler(ctx, dict(token.payload))

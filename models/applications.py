@@ -178,7 +178,9 @@ class Deadline(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=32)  # repair_review / objection_review / publication / tolerance_materials / ...
+    kind: str = Field(
+        max_length=32
+    )  # repair_review / objection_review / publication / tolerance_materials / ...
     ref_kind: str = Field(max_length=32)
     ref_id: int
     subject_id: int | None = Field(default=None, foreign_key="subject.id")

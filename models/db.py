@@ -27,7 +27,11 @@ def normalise_url(url: str) -> str:
 
 
 def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
-    name = url_or_engine.dialect.name if isinstance(url_or_engine, AsyncEngine) else make_url(url_or_engine).get_backend_name()
+    name = (
+        url_or_engine.dialect.name
+        if isinstance(url_or_engine, AsyncEngine)
+        else make_url(url_or_engine).get_backend_name()
+    )
     return name == "sqlite"
 
 

@@ -11,8 +11,15 @@ from pathlib import Path
 
 def _cli(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db", "TELEGRAM_BOT_TOKEN": ""}
-    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
 
 
 def test_demo_then_console_chat_binds_a_driver_and_reads_the_assessment(tmp_path: Path) -> None:

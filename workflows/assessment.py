@@ -25,8 +25,10 @@ class Cycle:
 def cycle_containing(first_issued: date, day: date) -> Cycle:
     """D1: 12-month cycles anchored on the certificate's first issue date (anniversaries, not calendar years)."""
     if day < first_issued:
-        raise UserError("考核周期尚未开始：从业资格证初次领证日期晚于今天，请核对档案。",
-                        "The assessment cycle has not started yet.")
+        raise UserError(
+            "考核周期尚未开始：从业资格证初次领证日期晚于今天，请核对档案。",
+            "The assessment cycle has not started yet.",
+        )
     years = day.year - first_issued.year
     start = add_months(first_issued, rules.DRIVER_CYCLE_MONTHS * years)
     if start > day:
@@ -59,7 +61,9 @@ class AssessmentReport:
         return max(self.ceiling - self.points, 0)
 
 
-def assess(first_issued: date, today: date, deductions: Sequence[Deduction]) -> tuple[Cycle, int, rules.GradeBand]:
+def assess(
+    first_issued: date, today: date, deductions: Sequence[Deduction]
+) -> tuple[Cycle, int, rules.GradeBand]:
     """D3: deductions in the cycle add up; the grade follows the bands in rules (placeholder [R])."""
     cycle = cycle_containing(first_issued, today)
     points = sum(d.points for d in deductions if cycle.start <= d.occurred_on <= cycle.end)
@@ -68,8 +72,10 @@ def assess(first_issued: date, today: date, deductions: Sequence[Deduction]) -> 
 
 async def driver_assessment(session: AsyncSession, subject: Subject, today: date) -> AssessmentReport:
     if subject.cert_first_issued is None:
-        raise UserError("档案中缺少从业资格证初次领证日期，无法计算考核周期，请联系道路运输管理机构。",
-                        "The certificate's first issue date is missing.")
+        raise UserError(
+            "档案中缺少从业资格证初次领证日期，无法计算考核周期，请联系道路运输管理机构。",
+            "The certificate's first issue date is missing.",
+        )
     cycle = cycle_containing(subject.cert_first_issued, today)
     rows = (
         await session.exec(

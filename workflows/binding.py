@@ -53,8 +53,13 @@ async def issue_code(
     session.add(row)
     await session.flush()
     await log_change(
-        session, actor=issued_by, action="binding_code.issue", entity="binding_code", entity_id=row.id,
-        subject_id=subject_id, after={"staff_id": staff_id, "expires_at": row.expires_at.isoformat()},
+        session,
+        actor=issued_by,
+        action="binding_code.issue",
+        entity="binding_code",
+        entity_id=row.id,
+        subject_id=subject_id,
+        after={"staff_id": staff_id, "expires_at": row.expires_at.isoformat()},
     )
     return row
 
@@ -93,23 +98,36 @@ async def redeem(
     row = (await session.exec(select(BindingCode).where(BindingCode.code == code))).first()
     problem: UserError | None = None
     if row is None:
-        problem = UserError("绑定码不正确，请核对后重新输入（8位字母数字）。", "That binding code is not valid.")
+        problem = UserError(
+            "绑定码不正确，请核对后重新输入（8位字母数字）。", "That binding code is not valid."
+        )
     elif row.used_at is not None:
-        problem = UserError("这个绑定码已经用过了，每个码只能用一次。请向工作人员申请新码。",
-                            "This code has already been used; ask for a new one.")
+        problem = UserError(
+            "这个绑定码已经用过了，每个码只能用一次。请向工作人员申请新码。",
+            "This code has already been used; ask for a new one.",
+        )
     elif row.expires_at <= now:
-        problem = UserError("这个绑定码已过期，请向工作人员申请新码。", "This code has expired; ask for a new one.")
+        problem = UserError(
+            "这个绑定码已过期，请向工作人员申请新码。", "This code has expired; ask for a new one."
+        )
     if problem is not None:
         state.failed_codes += 1
         left = rules.BINDING_MAX_WRONG_CODES - state.failed_codes
         if left <= 0:
             state.failed_codes = 0
             state.locked_until = now + timedelta(minutes=rules.BINDING_LOCKOUT_MINUTES)
-            await log_change(session, actor=f"chat:{state.channel}:{state.chat_id}", action="binding.lockout",
-                             entity="conversation_state", entity_id=state.id,
-                             after={"locked_until": state.locked_until.isoformat()})
+            await log_change(
+                session,
+                actor=f"chat:{state.channel}:{state.chat_id}",
+                action="binding.lockout",
+                entity="conversation_state",
+                entity_id=state.id,
+                after={"locked_until": state.locked_until.isoformat()},
+            )
             return BindOutcome(None, _locked_error(state))
-        return BindOutcome(None, UserError(f"{problem.zh}（还可尝试 {left} 次）", f"{problem.en} ({left} tries left)"))
+        return BindOutcome(
+            None, UserError(f"{problem.zh}（还可尝试 {left} 次）", f"{problem.en} ({left} tries left)")
+        )
 
     assert row is not None
     existing = (
@@ -124,8 +142,12 @@ async def redeem(
         )
     ).first()
     binding = existing or ChatBinding(
-        channel=state.channel, chat_id=state.chat_id, user_id=user_id,
-        subject_id=row.subject_id, staff_id=row.staff_id, created_at=now,
+        channel=state.channel,
+        chat_id=state.chat_id,
+        user_id=user_id,
+        subject_id=row.subject_id,
+        staff_id=row.staff_id,
+        created_at=now,
     )
     session.add(binding)
     row.used_at = now
@@ -135,8 +157,12 @@ async def redeem(
     await session.flush()
     state.active_binding_id = binding.id
     await log_change(
-        session, actor=f"chat:{state.channel}:{state.chat_id}", action="binding.create", entity="chat_binding",
-        entity_id=binding.id, subject_id=row.subject_id,
+        session,
+        actor=f"chat:{state.channel}:{state.chat_id}",
+        action="binding.create",
+        entity="chat_binding",
+        entity_id=binding.id,
+        subject_id=row.subject_id,
         after={"code_id": row.id, "staff_id": row.staff_id, "subject_id": row.subject_id},
     )
     subject = await session.get(Subject, row.subject_id) if row.subject_id else None

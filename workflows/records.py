@@ -23,8 +23,9 @@ class PublicityWindow:
     published: bool  # False: regime C 轻微, "原则上不公示"
 
 
-def publicity_window(kind: RecordKind, severity: Severity, decision_date: date,
-                     stored_max_end: date | None = None) -> PublicityWindow | None:
+def publicity_window(
+    kind: RecordKind, severity: Severity, decision_date: date, stored_max_end: date | None = None
+) -> PublicityWindow | None:
     """§4.2: periods run from the decision date (T1: that day not counted; T2: corresponding day).
     Evaluation grades are not 失信信息 and have no publicity window."""
     if kind == RecordKind.EVALUATION:
@@ -52,8 +53,10 @@ def repair_eligibility(record: CreditRecord, today: date, calendar: WorkdayCalen
         return RepairEligibility(False, None, None, zh, en)
 
     if record.kind == RecordKind.EVALUATION:
-        return never("信用评价等级不属于失信信息，无需修复；如认为评价有误，可提出异议。",
-                     "An evaluation grade is not negative information; object to it if it is wrong.")
+        return never(
+            "信用评价等级不属于失信信息，无需修复；如认为评价有误，可提出异议。",
+            "An evaluation grade is not negative information; object to it if it is wrong.",
+        )
     if record.status == RecordStatus.REPAIRED:
         return never("已修复，已终止公示。", "Already repaired.")
     if record.status == RecordStatus.EXPIRED:
@@ -63,8 +66,10 @@ def repair_eligibility(record: CreditRecord, today: date, calendar: WorkdayCalen
     window = publicity_window(record.kind, record.severity, record.decision_date, record.publicity_end)
     assert window is not None
     if today > window.max_end:
-        return never(f"最长公示期已于 {window.max_end} 届满，系统将自动撤下，无需申请。",
-                     f"The maximum period ended on {window.max_end}; it is taken down automatically.")
+        return never(
+            f"最长公示期已于 {window.max_end} 届满，系统将自动撤下，无需申请。",
+            f"The maximum period ended on {window.max_end}; it is taken down automatically.",
+        )
     # §4.2: "最短公示期满后方可申请" — the day after min_end; 轻微 (min 0): once obligations are fulfilled.
     from_date = window.min_end + timedelta(days=1) if window.min_end > window.start else window.start
     fulfilled = record.obligations_fulfilled_on
@@ -83,15 +88,25 @@ def repair_eligibility(record: CreditRecord, today: date, calendar: WorkdayCalen
     note_zh = "" if accepted_on == max(from_date, today) else f"（非工作日提交的，顺延至 {accepted_on} 受理）"
     note_en = "" if not note_zh else f" (accepted on the next working day, {accepted_on})"
     if from_date > today:
-        return RepairEligibility(False, from_date, accepted_on,
-                                 f"最短公示期 {window.min_end} 届满，{from_date} 起可申请修复{note_zh}。",
-                                 f"The minimum period ends {window.min_end}; apply from {from_date}{note_en}.")
-    return RepairEligibility(True, from_date, accepted_on, f"现在即可申请修复{note_zh}。",
-                             f"You can apply for repair now{note_en}.")
+        return RepairEligibility(
+            False,
+            from_date,
+            accepted_on,
+            f"最短公示期 {window.min_end} 届满，{from_date} 起可申请修复{note_zh}。",
+            f"The minimum period ends {window.min_end}; apply from {from_date}{note_en}.",
+        )
+    return RepairEligibility(
+        True,
+        from_date,
+        accepted_on,
+        f"现在即可申请修复{note_zh}。",
+        f"You can apply for repair now{note_en}.",
+    )
 
 
-async def subject_records(session: AsyncSession, subject_id: int, *, offset: int = 0,
-                          limit: int = 5) -> tuple[list[CreditRecord], int]:
+async def subject_records(
+    session: AsyncSession, subject_id: int, *, offset: int = 0, limit: int = 5
+) -> tuple[list[CreditRecord], int]:
     """One page of a subject's records, newest decision first, and the total."""
     base = select(CreditRecord).where(CreditRecord.subject_id == subject_id)
     total = (await session.exec(select(func.count()).select_from(base.subquery()))).one()

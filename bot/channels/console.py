@@ -49,13 +49,22 @@ def local_file(path_text: str) -> IncomingFile:
         return await asyncio.to_thread(path.read_bytes)
 
     size = path.stat().st_size if path.is_file() else None
-    return IncomingFile(path.name, mimetypes.guess_type(path.name)[0], size, fetch if size is not None else None)
+    return IncomingFile(
+        path.name, mimetypes.guess_type(path.name)[0], size, fetch if size is not None else None
+    )
 
 
-async def chat(engine: Engine, persona: str, inp: TextIO = sys.stdin, out: TextIO = sys.stdout,
-               first: str | None = "/start") -> None:
+async def chat(
+    engine: Engine,
+    persona: str,
+    inp: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+    first: str | None = "/start",
+) -> None:
     echo = not inp.isatty()  # a piped transcript shows what was typed
-    out.write(f"信用交通助手 · 本地对话（身份：{persona}）。输入数字选择按钮，/file 路径 发送文件，/quit 退出。\n")
+    out.write(
+        f"信用交通助手 · 本地对话（身份：{persona}）。输入数字选择按钮，/file 路径 发送文件，/quit 退出。\n"
+    )
     buttons: list[Button] = []
     pending = [first] if first else []
     while True:
@@ -78,7 +87,9 @@ async def chat(engine: Engine, persona: str, inp: TextIO = sys.stdin, out: TextI
         if chosen is not None:
             event = Event(channel=CHANNEL, chat_id=persona, user_id=persona, callback=chosen.data)
         elif line.startswith("/file "):
-            event = Event(channel=CHANNEL, chat_id=persona, user_id=persona, file=local_file(line[6:].strip()))
+            event = Event(
+                channel=CHANNEL, chat_id=persona, user_id=persona, file=local_file(line[6:].strip())
+            )
         else:
             event = Event(channel=CHANNEL, chat_id=persona, user_id=persona, text=line)
         outcome = await engine.handle(event)

@@ -37,15 +37,22 @@ def make_bot(token: str, api_base: str) -> Bot:
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=b.label, callback_data=b.data) for b in row] for row in reply.buttons
-    ])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=b.label, callback_data=b.data) for b in row] for row in reply.buttons
+        ]
+    )
 
 
 def message_event(bot: Bot, message: Message) -> Event:
     user = message.from_user
-    base = {"channel": CHANNEL, "chat_id": str(message.chat.id), "user_id": str(user.id if user else message.chat.id),
-            "language_code": user.language_code if user else None, "user_name": user.first_name if user else None}
+    base = {
+        "channel": CHANNEL,
+        "chat_id": str(message.chat.id),
+        "user_id": str(user.id if user else message.chat.id),
+        "language_code": user.language_code if user else None,
+        "user_name": user.first_name if user else None,
+    }
     if message.document is not None:
         doc = message.document
 
@@ -85,8 +92,13 @@ class AiogramChannel:
 
     async def on_callback(self, query: CallbackQuery) -> None:
         chat_id = query.message.chat.id if query.message else query.from_user.id
-        event = Event(channel=CHANNEL, chat_id=str(chat_id), user_id=str(query.from_user.id),
-                      callback=query.data or "", language_code=query.from_user.language_code)
+        event = Event(
+            channel=CHANNEL,
+            chat_id=str(chat_id),
+            user_id=str(query.from_user.id),
+            callback=query.data or "",
+            language_code=query.from_user.language_code,
+        )
         outcome = await self.engine.handle(event)
         # Every callback is answered, or the user's button keeps spinning.
         await query.answer(outcome.callback_notice or "")
@@ -102,8 +114,11 @@ class AiogramChannel:
         markup = _keyboard(reply)
         if edit_message_id is not None and len(parts) == 1:
             try:
-                await self._retry(lambda: self.bot.edit_message_text(text=parts[0], chat_id=chat_id,
-                                                              message_id=edit_message_id, reply_markup=markup))
+                await self._retry(
+                    lambda: self.bot.edit_message_text(
+                        text=parts[0], chat_id=chat_id, message_id=edit_message_id, reply_markup=markup
+                    )
+                )
                 return
             except TelegramBadRequest as err:
                 if "not modified" in err.message:
@@ -111,10 +126,14 @@ class AiogramChannel:
                 log.info("edit failed (%s); sending a new message", err.message)
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
-            await self._retry(lambda p=part, m=(markup if last else None): self.bot.send_message(chat_id, p, reply_markup=m))
+            await self._retry(
+                lambda p=part, m=(markup if last else None): self.bot.send_message(chat_id, p, reply_markup=m)
+            )
         if reply.document is not None:
             doc = reply.document
-            await self._retry(lambda: self.bot.send_document(chat_id, BufferedInputFile(doc.content, doc.file_name)))
+            await self._retry(
+                lambda: self.bot.send_document(chat_id, BufferedInputFile(doc.content, doc.file_name))
+            )
 
     @staticmethod
     async def _retry(call: Callable[[], Awaitable[Any]]) -> Any:
@@ -128,12 +147,16 @@ class AiogramChannel:
     async def setup(self) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
         for lang, commands in COMMAND_MENU.items():
-            await self.bot.set_my_commands([BotCommand(command=c, description=d) for c, d in commands],
-                                           language_code=None if lang == "zh" else lang)
+            await self.bot.set_my_commands(
+                [BotCommand(command=c, description=d) for c, d in commands],
+                language_code=None if lang == "zh" else lang,
+            )
 
     async def run(self) -> None:
         await self.setup()
-        await self.dp.start_polling(self.bot, handle_signals=False, allowed_updates=["message", "callback_query"])
+        await self.dp.start_polling(
+            self.bot, handle_signals=False, allowed_updates=["message", "callback_query"]
+        )
 
     async def stop(self) -> None:
         await self.dp.stop_polling()

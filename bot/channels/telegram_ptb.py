@@ -20,21 +20,32 @@ log = logging.getLogger(__name__)
 
 
 def build_application(token: str, api_base: str) -> Application:
-    return (Application.builder().token(token).base_url(f"{api_base}/bot")
-            .base_file_url(f"{api_base}/file/bot").build())
+    return (
+        Application.builder()
+        .token(token)
+        .base_url(f"{api_base}/bot")
+        .base_file_url(f"{api_base}/file/bot")
+        .build()
+    )
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-                                 for row in reply.buttons])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+    )
 
 
 def message_event(message: Message) -> Event:
     user = message.from_user
-    base = {"channel": CHANNEL, "chat_id": str(message.chat_id), "user_id": str(user.id if user else message.chat_id),
-            "language_code": user.language_code if user else None, "user_name": user.first_name if user else None}
+    base = {
+        "channel": CHANNEL,
+        "chat_id": str(message.chat_id),
+        "user_id": str(user.id if user else message.chat_id),
+        "language_code": user.language_code if user else None,
+        "user_name": user.first_name if user else None,
+    }
     if message.document is not None:
         doc = message.document
 
@@ -71,8 +82,13 @@ class PtbChannel:
         query = update.callback_query
         assert query is not None
         chat_id = query.message.chat.id if query.message else query.from_user.id
-        event = Event(channel=CHANNEL, chat_id=str(chat_id), user_id=str(query.from_user.id),
-                      callback=query.data or "", language_code=query.from_user.language_code)
+        event = Event(
+            channel=CHANNEL,
+            chat_id=str(chat_id),
+            user_id=str(query.from_user.id),
+            callback=query.data or "",
+            language_code=query.from_user.language_code,
+        )
         outcome = await self.engine.handle(event)
         await query.answer(outcome.callback_notice or None)
         await self.send(chat_id, outcome.replies, query.message.message_id if query.message else None)
@@ -84,8 +100,9 @@ class PtbChannel:
             markup = _keyboard(reply)
             if reply.edit and edit_message_id is not None and len(parts) == 1:
                 try:
-                    await bot.edit_message_text(parts[0], chat_id=chat_id, message_id=edit_message_id,
-                                                reply_markup=markup)
+                    await bot.edit_message_text(
+                        parts[0], chat_id=chat_id, message_id=edit_message_id, reply_markup=markup
+                    )
                     continue
                 except BadRequest as err:
                     if "not modified" in err.message:
@@ -96,8 +113,13 @@ class PtbChannel:
                 try:
                     await bot.send_message(chat_id, part, reply_markup=m)
                 except RetryAfter as err:  # flood control on a reply: wait as told, once
-                    await asyncio.sleep(float(err.retry_after if isinstance(err.retry_after, int | float)
-                                              else err.retry_after.total_seconds()))
+                    await asyncio.sleep(
+                        float(
+                            err.retry_after
+                            if isinstance(err.retry_after, int | float)
+                            else err.retry_after.total_seconds()
+                        )
+                    )
                     await bot.send_message(chat_id, part, reply_markup=m)
             if reply.document is not None:
                 await bot.send_document(chat_id, reply.document.content, filename=reply.document.file_name)
@@ -105,8 +127,9 @@ class PtbChannel:
     async def setup(self) -> None:
         await self.app.bot.delete_webhook()
         for lang, commands in COMMAND_MENU.items():
-            await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in commands],
-                                               language_code=None if lang == "zh" else lang)
+            await self.app.bot.set_my_commands(
+                [BotCommand(c, d) for c, d in commands], language_code=None if lang == "zh" else lang
+            )
 
     async def start(self) -> None:
         await self.app.initialize()
@@ -127,7 +150,9 @@ async def run_polling(settings: Settings) -> None:
 
     assert settings.telegram_bot_token
     built = await build_app(settings)
-    channel = PtbChannel(built.engine, build_application(settings.telegram_bot_token, settings.telegram_api_base))
+    channel = PtbChannel(
+        built.engine, build_application(settings.telegram_bot_token, settings.telegram_api_base)
+    )
     await channel.start()
     try:
         await asyncio.Event().wait()

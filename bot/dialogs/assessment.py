@@ -19,29 +19,49 @@ async def show_assessment(ctx: Ctx, _: dict) -> None:
     g = report.grade
     lines = [
         ctx.t("🚗 我的诚信考核", "🚗 My integrity assessment"),
-        ctx.t(f"驾驶员：{mask_name(subject.name)}（从业资格证 {mask_id_number(subject.cert_no or '')}）",
-              f"Driver: {mask_name(subject.name)} (certificate {mask_id_number(subject.cert_no or '')})"),
-        ctx.t(f"本考核周期：{report.cycle.start} 至 {report.cycle.end}",
-              f"Current cycle: {report.cycle.start} to {report.cycle.end}"),
-        ctx.t(f"已扣分：{report.points} / {report.ceiling}（剩余 {report.points_left} 分）",
-              f"Points deducted: {report.points} / {report.ceiling} ({report.points_left} left)"),
-        ctx.t(f"按目前扣分，本周期考核等级为：{g.grade}（{g.label}）",
-              f"At these points the cycle's grade is: {g.grade}"),
+        ctx.t(
+            f"驾驶员：{mask_name(subject.name)}（从业资格证 {mask_id_number(subject.cert_no or '')}）",
+            f"Driver: {mask_name(subject.name)} (certificate {mask_id_number(subject.cert_no or '')})",
+        ),
+        ctx.t(
+            f"本考核周期：{report.cycle.start} 至 {report.cycle.end}",
+            f"Current cycle: {report.cycle.start} to {report.cycle.end}",
+        ),
+        ctx.t(
+            f"已扣分：{report.points} / {report.ceiling}（剩余 {report.points_left} 分）",
+            f"Points deducted: {report.points} / {report.ceiling} ({report.points_left} left)",
+        ),
+        ctx.t(
+            f"按目前扣分，本周期考核等级为：{g.grade}（{g.label}）",
+            f"At these points the cycle's grade is: {g.grade}",
+        ),
     ]
     if not report.bands_verified:
-        lines.append(ctx.t(f"※ 等级分档为暂定参数，{rules.UNVERIFIED_NOTE}。",
-                           "※ Grade bands are provisional; the assessing authority's answer prevails."))
+        lines.append(
+            ctx.t(
+                f"※ 等级分档为暂定参数，{rules.UNVERIFIED_NOTE}。",
+                "※ Grade bands are provisional; the assessing authority's answer prevails.",
+            )
+        )
     lines.append("")
     if report.deductions:
         lines.append(ctx.t("本周期违章记录：", "Violations this cycle:"))
         for i, d in enumerate(report.deductions, 1):
-            lines.append(ctx.t(f"{i}. {d.occurred_on} {d.item}，扣 {d.points} 分（{d.authority}）",
-                               f"{i}. {d.occurred_on} {d.item}: {d.points} points ({d.authority})"))
+            lines.append(
+                ctx.t(
+                    f"{i}. {d.occurred_on} {d.item}，扣 {d.points} 分（{d.authority}）",
+                    f"{i}. {d.occurred_on} {d.item}: {d.points} points ({d.authority})",
+                )
+            )
     else:
         lines.append(ctx.t("本周期暂无违章扣分。", "No deductions this cycle."))
     if report.past:
         lines += ["", ctx.t("往期等级：", "Past cycles:")]
         for c in report.past:
-            lines.append(ctx.t(f"{c.start} 至 {c.end}：{c.grade}（扣 {c.points} 分）",
-                               f"{c.start} to {c.end}: {c.grade} ({c.points} points)"))
+            lines.append(
+                ctx.t(
+                    f"{c.start} 至 {c.end}：{c.grade}（扣 {c.points} 分）",
+                    f"{c.start} to {c.end}: {c.grade} ({c.points} points)",
+                )
+            )
     ctx.say("\n".join(lines), [[ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")]], edit=True)

@@ -16,9 +16,13 @@ async def start(ctx: Ctx, _: dict) -> None:
     if (err := locked_out(ctx.state, ctx.services.clock)) is not None:
         raise err
     ctx.goto("bind.await_code")
-    ctx.say(ctx.t("请输入工作人员提供的 8 位绑定码（字母和数字，不区分大小写）：",
-                  "Enter the 8-character binding code (letters and digits, any case):"),
-            [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]])
+    ctx.say(
+        ctx.t(
+            "请输入工作人员提供的 8 位绑定码（字母和数字，不区分大小写）：",
+            "Enter the 8-character binding code (letters and digits, any case):",
+        ),
+        [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]],
+    )
 
 
 @registry.on_text("bind.await_code")
@@ -27,8 +31,9 @@ async def on_code(ctx: Ctx, text: str) -> None:
 
 
 async def try_code(ctx: Ctx, raw: str) -> None:
-    outcome = await redeem(ctx.session, ctx.state, user_id=ctx.event.user_id, raw_code=raw[:64],
-                           clock=ctx.services.clock)
+    outcome = await redeem(
+        ctx.session, ctx.state, user_id=ctx.event.user_id, raw_code=raw[:64], clock=ctx.services.clock
+    )
     if outcome.error is not None:
         # Not raised: the wrong-try counter must be committed with this event.
         ctx.say(outcome.error.text(ctx.lang))
@@ -36,8 +41,10 @@ async def try_code(ctx: Ctx, raw: str) -> None:
     ctx.identity = await resolve_identity(ctx.session, ctx.state)
     ctx.goto("menu")
     if outcome.staff is not None:
-        who = ctx.t(f"工作人员 {outcome.staff.name}（{outcome.staff.department}）",
-                    f"staff member {outcome.staff.name} ({outcome.staff.department})")
+        who = ctx.t(
+            f"工作人员 {outcome.staff.name}（{outcome.staff.department}）",
+            f"staff member {outcome.staff.name} ({outcome.staff.department})",
+        )
     elif outcome.subject is not None and outcome.subject.uscc:
         who = f"{outcome.subject.name}（{outcome.subject.uscc}）"
     elif outcome.subject is not None:

@@ -12,10 +12,20 @@ from workflows.validation import mask_id_number
 
 # Command menu per language (Telegram setMyCommands); the engine accepts exactly these.
 COMMAND_MENU = {
-    "zh": [("start", "开始 / 绑定"), ("menu", "主菜单"), ("help", "帮助"), ("cancel", "取消当前操作"),
-           ("lang", "切换语言 English")],
-    "en": [("start", "Start / bind"), ("menu", "Main menu"), ("help", "Help"), ("cancel", "Cancel"),
-           ("lang", "中文 / English")],
+    "zh": [
+        ("start", "开始 / 绑定"),
+        ("menu", "主菜单"),
+        ("help", "帮助"),
+        ("cancel", "取消当前操作"),
+        ("lang", "切换语言 English"),
+    ],
+    "en": [
+        ("start", "Start / bind"),
+        ("menu", "Main menu"),
+        ("help", "Help"),
+        ("cancel", "Cancel"),
+        ("lang", "中文 / English"),
+    ],
 }
 COMMANDS = frozenset(name for name, _ in COMMAND_MENU["zh"])
 
@@ -28,15 +38,21 @@ async def run_command(ctx: Ctx, name: str, arg: str) -> None:
             await try_code(ctx, arg)
             return
         ctx.goto("menu")
-        await show_menu(ctx, ctx.t("您好，这里是信用交通助手。", "Hello, this is the Credit Transport Assistant."))
+        await show_menu(
+            ctx, ctx.t("您好，这里是信用交通助手。", "Hello, this is the Credit Transport Assistant.")
+        )
     elif name == "menu":
         ctx.goto("menu")
         await show_menu(ctx)
     elif name == "cancel":
         was = ctx.state.state
         ctx.goto("menu")
-        await show_menu(ctx, ctx.t("已取消当前操作，已填写的草稿会保留。", "Cancelled; drafts are kept.")
-                        if was != "menu" else ctx.t("当前没有进行中的操作。", "Nothing to cancel."))
+        await show_menu(
+            ctx,
+            ctx.t("已取消当前操作，已填写的草稿会保留。", "Cancelled; drafts are kept.")
+            if was != "menu"
+            else ctx.t("当前没有进行中的操作。", "Nothing to cancel."),
+        )
     elif name == "help":
         show_help(ctx)
     elif name == "lang":
@@ -54,23 +70,31 @@ async def unknown_text(ctx: Ctx, text: str) -> None:
 
         await try_code(ctx, text)
         return
-    raise UserError("请使用消息下方的按钮操作，或发送 /menu 打开主菜单、/help 查看帮助。",
-                    "Please use the buttons, or send /menu or /help.")
+    raise UserError(
+        "请使用消息下方的按钮操作，或发送 /menu 打开主菜单、/help 查看帮助。",
+        "Please use the buttons, or send /menu or /help.",
+    )
 
 
 def _subject_line(ctx: Ctx) -> str:
     ident = ctx.identity
     if ident.staff is not None:
-        return ctx.t(f"当前身份：工作人员 {ident.staff.name}（{ident.staff.department}）",
-                     f"Signed in as staff {ident.staff.name} ({ident.staff.department})")
+        return ctx.t(
+            f"当前身份：工作人员 {ident.staff.name}（{ident.staff.department}）",
+            f"Signed in as staff {ident.staff.name} ({ident.staff.department})",
+        )
     s = ident.subject
     if s is None:
-        return ctx.t("您还没有绑定企业或驾驶员身份。请输入工作人员提供的绑定码。",
-                     "You are not bound yet. Enter the binding code you were given.")
+        return ctx.t(
+            "您还没有绑定企业或驾驶员身份。请输入工作人员提供的绑定码。",
+            "You are not bound yet. Enter the binding code you were given.",
+        )
     if s.uscc:
         return ctx.t(f"当前主体：{s.name}（统一社会信用代码 {s.uscc}）", f"Subject: {s.name} (USCC {s.uscc})")
-    return ctx.t(f"当前驾驶员：{s.name}（从业资格证 {mask_id_number(s.cert_no or '')}）",
-                 f"Driver: {s.name} (certificate {mask_id_number(s.cert_no or '')})")
+    return ctx.t(
+        f"当前驾驶员：{s.name}（从业资格证 {mask_id_number(s.cert_no or '')}）",
+        f"Driver: {s.name} (certificate {mask_id_number(s.cert_no or '')})",
+    )
 
 
 async def show_menu(ctx: Ctx, intro: str | None = None, *, edit: bool = False) -> None:
@@ -88,8 +112,12 @@ async def show_menu(ctx: Ctx, intro: str | None = None, *, edit: bool = False) -
         rows.append([ctx.button(ctx.t("➕ 绑定其他主体", "➕ Bind another"), "bind.start")])
     if ctx.identity.binding_count > 1:
         rows.append([ctx.button(ctx.t("🔄 切换主体", "🔄 Switch"), "bind.switch")])
-    rows.append([ctx.button(ctx.t("❓ 帮助", "❓ Help"), "menu.help"),
-                 ctx.button("🌐 English" if ctx.lang == "zh" else "🌐 中文", "menu.lang")])
+    rows.append(
+        [
+            ctx.button(ctx.t("❓ 帮助", "❓ Help"), "menu.help"),
+            ctx.button("🌐 English" if ctx.lang == "zh" else "🌐 中文", "menu.lang"),
+        ]
+    )
     text = _subject_line(ctx) + "\n" + ctx.t("请选择：", "Choose:")
     ctx.say(f"{intro}\n\n{text}" if intro else text, rows, edit=edit)
 
@@ -98,19 +126,35 @@ def show_help(ctx: Ctx) -> None:
     role = ctx.identity.role
     lines = [ctx.t("信用交通助手 · 帮助", "Credit Transport Assistant · Help"), ""]
     if role == "unbound":
-        lines.append(ctx.t("1. 向交通运输局工作人员索取 8 位绑定码（72 小时内有效，只能用一次）；\n"
-                           "2. 点击「输入绑定码」或直接发送绑定码，即可查看本企业或本人的信用信息。",
-                           "1. Ask the transport bureau for an 8-character binding code (valid 72 hours, single use);\n"
-                           "2. Tap 'Enter binding code' or just send the code."))
+        lines.append(
+            ctx.t(
+                "1. 向交通运输局工作人员索取 8 位绑定码（72 小时内有效，只能用一次）；\n"
+                "2. 点击「输入绑定码」或直接发送绑定码，即可查看本企业或本人的信用信息。",
+                "1. Ask the transport bureau for an 8-character binding code (valid 72 hours, single use);\n"
+                "2. Tap 'Enter binding code' or just send the code.",
+            )
+        )
     elif role == "enterprise":
-        lines.append(ctx.t("「我的信用记录」：查看本企业的行政处罚等信用记录、公示期限，以及何时可以申请信用修复。",
-                           "'My credit records': your records, publicity periods and when each can be repaired."))
+        lines.append(
+            ctx.t(
+                "「我的信用记录」：查看本企业的行政处罚等信用记录、公示期限，以及何时可以申请信用修复。",
+                "'My credit records': your records, publicity periods and when each can be repaired.",
+            )
+        )
     elif role == "driver":
-        lines.append(ctx.t("「我的诚信考核」：查看本考核周期的扣分、对应等级、每条违章，以及往期等级。",
-                           "'My integrity assessment': this cycle's points, grade, violations and past grades."))
+        lines.append(
+            ctx.t(
+                "「我的诚信考核」：查看本考核周期的扣分、对应等级、每条违章，以及往期等级。",
+                "'My integrity assessment': this cycle's points, grade, violations and past grades.",
+            )
+        )
     elif role == "staff":
-        lines.append(ctx.t("「签发绑定码」：输入企业统一社会信用代码或驾驶员从业资格证号，生成一次性绑定码。",
-                           "'Issue a binding code': enter a USCC or certificate number to get a one-time code."))
+        lines.append(
+            ctx.t(
+                "「签发绑定码」：输入企业统一社会信用代码或驾驶员从业资格证号，生成一次性绑定码。",
+                "'Issue a binding code': enter a USCC or certificate number to get a one-time code.",
+            )
+        )
     lines += ["", ctx.t("命令：", "Commands:")]
     lines += [f"/{name} — {desc}" for name, desc in COMMAND_MENU[ctx.lang]]
     ctx.say("\n".join(lines), [[ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")]])
@@ -135,7 +179,10 @@ async def _lang(ctx: Ctx, _: dict) -> None:
 @registry.action("bind.switch")
 async def _switch(ctx: Ctx, _: dict) -> None:
     bindings = await chat_bindings(ctx.session, ctx.state.channel, ctx.state.chat_id)
-    rows = [[ctx.button(label, "bind.use", binding_id=b.id)] for b, label in await binding_labels(ctx.session, bindings)]
+    rows = [
+        [ctx.button(label, "bind.use", binding_id=b.id)]
+        for b, label in await binding_labels(ctx.session, bindings)
+    ]
     ctx.say(ctx.t("请选择要使用的身份：", "Choose who you act as:"), rows, edit=True)
 
 

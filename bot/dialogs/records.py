@@ -21,25 +21,45 @@ def _subject_id(ctx: Ctx) -> int:
 
 
 def _summary(ctx: Ctx, n: int, r: CreditRecord) -> str:
-    head = (f"{n}. {labels.label(labels.RECORD_KIND, r.kind, ctx.lang)} · "
-            f"{labels.label(labels.SEVERITY, r.severity, ctx.lang)} · {labels.label(labels.RECORD_STATUS, r.status, ctx.lang)}")
-    lines = [head, ctx.t(f"   {r.decision_no or '—'}，{r.decision_date}，{r.authority}",
-                         f"   {r.decision_no or '—'}, {r.decision_date}, {r.authority}")]
+    head = (
+        f"{n}. {labels.label(labels.RECORD_KIND, r.kind, ctx.lang)} · "
+        f"{labels.label(labels.SEVERITY, r.severity, ctx.lang)} · {labels.label(labels.RECORD_STATUS, r.status, ctx.lang)}"
+    )
+    lines = [
+        head,
+        ctx.t(
+            f"   {r.decision_no or '—'}，{r.decision_date}，{r.authority}",
+            f"   {r.decision_no or '—'}, {r.decision_date}, {r.authority}",
+        ),
+    ]
     if r.kind == RecordKind.EVALUATION:
         lines.append(ctx.t(f"   评价等级：{r.grade}", f"   Grade: {r.grade}"))
     window = publicity_window(r.kind, r.severity, r.decision_date, r.publicity_end)
     if window is not None:
         if window.published:
-            lines.append(ctx.t(f"   最短公示期满 {window.min_end}，最长公示至 {window.max_end}（{window.regime.key}）",
-                               f"   Minimum period ends {window.min_end}, maximum {window.max_end} ({window.regime.key})"))
+            lines.append(
+                ctx.t(
+                    f"   最短公示期满 {window.min_end}，最长公示至 {window.max_end}（{window.regime.key}）",
+                    f"   Minimum period ends {window.min_end}, maximum {window.max_end} ({window.regime.key})",
+                )
+            )
         else:
-            lines.append(ctx.t(f"   原则上不公示；确需公示的最长至 {window.max_end}（{window.regime.key}）",
-                               f"   Not published in principle; at most until {window.max_end} ({window.regime.key})"))
+            lines.append(
+                ctx.t(
+                    f"   原则上不公示；确需公示的最长至 {window.max_end}（{window.regime.key}）",
+                    f"   Not published in principle; at most until {window.max_end} ({window.regime.key})",
+                )
+            )
     elig = repair_eligibility(r, ctx.today, ctx.services.calendar)
     if elig.eligible_now:
         lines.append(ctx.t(f"   ✅ 可申请修复：{elig.zh}", f"   ✅ Repair: {elig.en}"))
     elif elig.from_date is not None:
-        lines.append(ctx.t(f"   ⏳ {elig.from_date} 起可申请修复。{elig.zh}", f"   ⏳ Repair from {elig.from_date}. {elig.en}"))
+        lines.append(
+            ctx.t(
+                f"   ⏳ {elig.from_date} 起可申请修复。{elig.zh}",
+                f"   ⏳ Repair from {elig.from_date}. {elig.en}",
+            )
+        )
     else:
         lines.append(ctx.t(f"   ⛔ 不可申请修复：{elig.zh}", f"   ⛔ No repair: {elig.en}"))
     return "\n".join(lines)
@@ -51,16 +71,32 @@ async def list_records(ctx: Ctx, payload: dict) -> None:
     page = max(int(payload.get("page", 0)), 0)
     records, total = await subject_records(ctx.session, subject_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
     if total == 0:
-        ctx.say(ctx.t("📋 暂无信用记录。", "📋 No credit records."),
-                [[ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")]], edit=True)
+        ctx.say(
+            ctx.t("📋 暂无信用记录。", "📋 No credit records."),
+            [[ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")]],
+            edit=True,
+        )
         return
     pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
     first = page * PAGE_SIZE + 1
-    text = [ctx.t(f"📋 我的信用记录（共 {total} 条，第 {page + 1}/{pages} 页）",
-                  f"📋 My credit records ({total}, page {page + 1}/{pages})")]
+    text = [
+        ctx.t(
+            f"📋 我的信用记录（共 {total} 条，第 {page + 1}/{pages} 页）",
+            f"📋 My credit records ({total}, page {page + 1}/{pages})",
+        )
+    ]
     text += [_summary(ctx, first + i, r) for i, r in enumerate(records)]
-    rows: list[list[Button]] = [[ctx.button(ctx.t(f"详情 {first + i}", f"Details {first + i}"), "records.detail",
-                                            record_id=r.id, page=page) for i, r in enumerate(records)]]
+    rows: list[list[Button]] = [
+        [
+            ctx.button(
+                ctx.t(f"详情 {first + i}", f"Details {first + i}"),
+                "records.detail",
+                record_id=r.id,
+                page=page,
+            )
+            for i, r in enumerate(records)
+        ]
+    ]
     nav = []
     if page > 0:
         nav.append(ctx.button(ctx.t("⬅️ 上一页", "⬅️ Previous"), "records.list", page=page - 1))
@@ -78,12 +114,22 @@ async def record_detail(ctx: Ctx, payload: dict) -> None:
     if record is None:
         raise UserError("找不到这条记录，或它不属于您绑定的企业。", "Record not found for your enterprise.")
     lines = [_summary(ctx, 1, record).removeprefix("1. ")]
-    for zh, en, value in (("处罚类别", "Penalty type", record.penalty_type),
-                          ("罚款（万元）", "Fine (10k yuan)", record.fine_wan),
-                          ("违法事实", "Facts", record.facts), ("处罚依据", "Basis", record.basis),
-                          ("处罚内容", "Content", record.content)):
+    for zh, en, value in (
+        ("处罚类别", "Penalty type", record.penalty_type),
+        ("罚款（万元）", "Fine (10k yuan)", record.fine_wan),
+        ("违法事实", "Facts", record.facts),
+        ("处罚依据", "Basis", record.basis),
+        ("处罚内容", "Content", record.content),
+    ):
         if value not in (None, ""):
             lines.append(f"{ctx.t(zh, en)}：{value}")
-    ctx.say("\n".join(lines), [[ctx.button(ctx.t("⬅️ 返回列表", "⬅️ Back"), "records.list",
-                                           page=payload.get("page", 0)),
-                                ctx.button(ctx.t("主菜单", "Menu"), "menu.show")]], edit=True)
+    ctx.say(
+        "\n".join(lines),
+        [
+            [
+                ctx.button(ctx.t("⬅️ 返回列表", "⬅️ Back"), "records.list", page=payload.get("page", 0)),
+                ctx.button(ctx.t("主菜单", "Menu"), "menu.show"),
+            ]
+        ],
+        edit=True,
+    )

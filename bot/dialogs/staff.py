@@ -22,34 +22,50 @@ def _require_staff(ctx: Ctx) -> None:
 @registry.action("staff.issue_code")
 async def start(ctx: Ctx, _: dict) -> None:
     if ctx.identity.staff is None:
-        await log_change(ctx.session, actor=ctx.actor, action="staff.refused", entity="action",
-                         entity_id="staff.issue_code")
+        await log_change(
+            ctx.session,
+            actor=ctx.actor,
+            action="staff.refused",
+            entity="action",
+            entity_id="staff.issue_code",
+        )
         ctx.say(ctx.t("此操作仅限工作人员。", "Staff only."))
         return
     ctx.goto("staff.await_subject")
-    ctx.say(ctx.t("请输入企业的统一社会信用代码，或驾驶员的从业资格证号：",
-                  "Enter the enterprise's USCC or the driver's certificate number:"),
-            [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]])
+    ctx.say(
+        ctx.t(
+            "请输入企业的统一社会信用代码，或驾驶员的从业资格证号：",
+            "Enter the enterprise's USCC or the driver's certificate number:",
+        ),
+        [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]],
+    )
 
 
 @registry.on_text("staff.await_subject")
 async def on_subject(ctx: Ctx, text: str) -> None:
     _require_staff(ctx)
     key = normalize_code(text)
-    subject = (await ctx.session.exec(select(Subject).where(or_(Subject.uscc == key, Subject.cert_no == key)))).first()
+    subject = (
+        await ctx.session.exec(select(Subject).where(or_(Subject.uscc == key, Subject.cert_no == key)))
+    ).first()
     if subject is None:
         if len(key) == 18:
             # Say what is wrong with the code itself before saying it is unknown.
             (validate_id_number if key[:17].isdigit() else validate_uscc)(key)
-        raise UserError("没有找到这个代码对应的企业或驾驶员，请核对后重新输入。",
-                        "No enterprise or driver has that code.")
+        raise UserError(
+            "没有找到这个代码对应的企业或驾驶员，请核对后重新输入。", "No enterprise or driver has that code."
+        )
     assert ctx.identity.staff is not None
     code = await issue_code(ctx.session, issued_by=ctx.actor, clock=ctx.services.clock, subject_id=subject.id)
     ctx.goto("menu")
     shown = subject.uscc or mask_id_number(subject.cert_no or "")
     link = f"https://t.me/{ctx.services.settings.bot_username}?start={code.code}"
-    ctx.say(ctx.t(f"已为 {subject.name}（{shown}）签发绑定码：\n\n{code.code}\n\n"
-                  f"{rules.BINDING_CODE_TTL_HOURS} 小时内有效，只能使用一次。也可把链接发给对方：{link}",
-                  f"Binding code for {subject.name} ({shown}):\n\n{code.code}\n\n"
-                  f"Valid {rules.BINDING_CODE_TTL_HOURS} hours, single use. Link: {link}"),
-            [[ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")]])
+    ctx.say(
+        ctx.t(
+            f"已为 {subject.name}（{shown}）签发绑定码：\n\n{code.code}\n\n"
+            f"{rules.BINDING_CODE_TTL_HOURS} 小时内有效，只能使用一次。也可把链接发给对方：{link}",
+            f"Binding code for {subject.name} ({shown}):\n\n{code.code}\n\n"
+            f"Valid {rules.BINDING_CODE_TTL_HOURS} hours, single use. Link: {link}",
+        ),
+        [[ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")]],
+    )

@@ -40,7 +40,9 @@ async def waiting(demo: App) -> ChatUser:
         ("/frobnicate", "未知命令 /frobnicate"),
     ],
 )
-async def test_bad_text_is_refused_and_the_state_kept(demo: App, waiting: ChatUser, send: str, expected: str) -> None:
+async def test_bad_text_is_refused_and_the_state_kept(
+    demo: App, waiting: ChatUser, send: str, expected: str
+) -> None:
     audits = await _count(demo, AuditEntry)
     await waiting.send(send)
     assert expected in waiting.text

@@ -64,7 +64,9 @@ async def test_five_wrong_codes_lock_the_chat_for_15_minutes(demo: App, clock: F
     await user.send("DRVC2468")
     assert "绑定成功" in user.text and "王强" in user.text
     async with demo.sessions() as s:
-        assert (await s.exec(select(AuditEntry).where(AuditEntry.action == "binding.lockout"))).first() is not None
+        assert (
+            await s.exec(select(AuditEntry).where(AuditEntry.action == "binding.lockout"))
+        ).first() is not None
 
 
 async def test_staff_issues_a_code_that_binds_a_new_chat(demo: App) -> None:
@@ -98,4 +100,6 @@ async def test_non_staff_cannot_issue_codes_even_with_a_staff_button(demo: App) 
     await driver.press_data(staff_button.data)
     assert "不属于当前对话" in driver.text
     async with demo.sessions() as s:
-        assert (await s.exec(select(AuditEntry).where(AuditEntry.action == "button.forged"))).first() is not None
+        assert (
+            await s.exec(select(AuditEntry).where(AuditEntry.action == "button.forged"))
+        ).first() is not None

@@ -35,14 +35,22 @@ async def test_driver_with_20_points_is_grade_b(demo: App) -> None:
 
 async def test_driver_assessment_counts_only_the_current_cycle(app: App) -> None:
     async with app.sessions() as s, s.begin():
-        d = Subject(kind=SubjectKind.DRIVER, name="赵六", cert_no="A1234567", cert_first_issued=date(2020, 2, 29))
+        d = Subject(
+            kind=SubjectKind.DRIVER, name="赵六", cert_no="A1234567", cert_first_issued=date(2020, 2, 29)
+        )
         s.add(d)
         await s.flush()
-        s.add_all([
-            DriverViolation(subject_id=d.id, occurred_on=date(2026, 2, 27), item="旧周期", points=10),
-            DriverViolation(subject_id=d.id, occurred_on=date(2026, 2, 28), item="本周期第一天", points=3),
-            DriverViolation(subject_id=d.id, occurred_on=date(2026, 6, 1), item="已撤销", points=5, withdrawn=True),
-        ])
+        s.add_all(
+            [
+                DriverViolation(subject_id=d.id, occurred_on=date(2026, 2, 27), item="旧周期", points=10),
+                DriverViolation(
+                    subject_id=d.id, occurred_on=date(2026, 2, 28), item="本周期第一天", points=3
+                ),
+                DriverViolation(
+                    subject_id=d.id, occurred_on=date(2026, 6, 1), item="已撤销", points=5, withdrawn=True
+                ),
+            ]
+        )
         from workflows.binding import issue_code
 
         code = await issue_code(s, issued_by="test", clock=app.engine.services.clock, subject_id=d.id)
@@ -82,8 +90,16 @@ async def test_records_are_paged(app: App) -> None:
         s.add(e)
         await s.flush()
         for i in range(7):
-            s.add(CreditRecord(subject_id=e.id, kind=RecordKind.PENALTY, severity=Severity.GENERAL,
-                               decision_no=f"第{i}号", decision_date=date(2026, 5, 1 + i), authority="局"))
+            s.add(
+                CreditRecord(
+                    subject_id=e.id,
+                    kind=RecordKind.PENALTY,
+                    severity=Severity.GENERAL,
+                    decision_no=f"第{i}号",
+                    decision_date=date(2026, 5, 1 + i),
+                    authority="局",
+                )
+            )
         from workflows.binding import issue_code
 
         code = await issue_code(s, issued_by="test", clock=app.engine.services.clock, subject_id=e.id)

@@ -66,9 +66,14 @@ def test_stored_publicity_end_wins_and_evaluations_have_no_window() -> None:
 
 
 def _record(**kw: object) -> CreditRecord:
-    base: dict[str, object] = {"subject_id": 1, "kind": RecordKind.PENALTY, "severity": Severity.GENERAL,
-                               "decision_date": date(2026, 6, 30), "authority": "局",
-                               "obligations_fulfilled_on": date(2026, 7, 10)}
+    base: dict[str, object] = {
+        "subject_id": 1,
+        "kind": RecordKind.PENALTY,
+        "severity": Severity.GENERAL,
+        "decision_date": date(2026, 6, 30),
+        "authority": "局",
+        "obligations_fulfilled_on": date(2026, 7, 10),
+    }
     base.update(kw)
     return CreditRecord(**base)  # type: ignore[arg-type]
 
@@ -92,8 +97,15 @@ def test_repair_needs_obligations_fulfilled() -> None:
 
 
 def test_minor_record_repairable_once_fulfilled() -> None:
-    e = repair_eligibility(_record(severity=Severity.MINOR, decision_date=date(2026, 11, 2),
-                                   obligations_fulfilled_on=date(2026, 11, 20)), date(2026, 11, 24), CAL)
+    e = repair_eligibility(
+        _record(
+            severity=Severity.MINOR,
+            decision_date=date(2026, 11, 2),
+            obligations_fulfilled_on=date(2026, 11, 20),
+        ),
+        date(2026, 11, 24),
+        CAL,
+    )
     assert e.eligible_now and e.from_date == date(2026, 11, 20)
 
 
@@ -106,13 +118,16 @@ def test_repair_impossible_after_max_end_or_when_done() -> None:
 
 def test_year_boundary_repair_date_lands_on_a_workday_in_2027() -> None:
     # 严重 decided 2025-12-31 under 令58号: min 1 year → 2026-12-31; apply from 2027-01-01 (元旦)
-    e = repair_eligibility(_record(severity=Severity.SERIOUS, decision_date=date(2025, 12, 31)), date(2026, 11, 24), CAL)
+    e = repair_eligibility(
+        _record(severity=Severity.SERIOUS, decision_date=date(2025, 12, 31)), date(2026, 11, 24), CAL
+    )
     assert e.from_date == date(2027, 1, 1)
     assert e.accepted_on is not None and e.accepted_on > date(2027, 1, 1) and CAL.is_workday(e.accepted_on)
 
 
-@pytest.mark.parametrize(("points", "grade"), [(0, "AAA"), (1, "AA"), (10, "AA"), (11, "A"), (19, "A"),
-                                                (20, "B"), (35, "B")])
+@pytest.mark.parametrize(
+    ("points", "grade"), [(0, "AAA"), (1, "AA"), (10, "AA"), (11, "A"), (19, "A"), (20, "B"), (35, "B")]
+)
 def test_driver_grade_bands(points: int, grade: str) -> None:
     assert rules.driver_grade(points).grade == grade
 
@@ -131,16 +146,24 @@ def test_driver_cycle_is_anchored_on_first_issue() -> None:
 
 
 def test_assess_adds_up_deductions_in_cycle() -> None:
-    ds = [Deduction(date(2026, 4, 1), "a", 10, ""), Deduction(date(2026, 5, 1), "b", 10, ""),
-          Deduction(date(2025, 1, 1), "old", 20, "")]
+    ds = [
+        Deduction(date(2026, 4, 1), "a", 10, ""),
+        Deduction(date(2026, 5, 1), "b", 10, ""),
+        Deduction(date(2025, 1, 1), "old", 20, ""),
+    ]
     cycle, points, grade = assess(date(2019, 3, 15), date(2026, 11, 24), ds)
     assert points == 20 and grade.grade == "B" and cycle.start == date(2026, 3, 15)
 
 
 @pytest.mark.parametrize(
     ("ptype", "fine", "procedure", "severity"),
-    [("警告", None, "一般", Severity.MINOR), ("罚款", 0.01, "简易", Severity.MINOR), ("罚款", 0.5, "一般", Severity.GENERAL),
-     ("罚款", 12.0, "一般", Severity.SERIOUS), ("吊销许可证件", None, "一般", Severity.SERIOUS)],
+    [
+        ("警告", None, "一般", Severity.MINOR),
+        ("罚款", 0.01, "简易", Severity.MINOR),
+        ("罚款", 0.5, "一般", Severity.GENERAL),
+        ("罚款", 12.0, "一般", Severity.SERIOUS),
+        ("吊销许可证件", None, "一般", Severity.SERIOUS),
+    ],
 )
 def test_classify_penalty(ptype: str, fine: float | None, procedure: str, severity: Severity) -> None:
     assert rules.classify_penalty(ptype, fine, procedure) == severity
