@@ -1,7 +1,7 @@
 """Engine benchmark: simulated users play the query flows through `Engine.handle` (no network) on a SQLite
 database grown to thousands of subjects and hundreds of thousands of records.
 
-    .venv/bin/python -m bench.engine                 # both scales, 50 users, 200 events each, 3 repeats
+    .venv/bin/python -m bench.engine                 # both scales, 50 users, 100 events each, 3 repeats
     .venv/bin/python -m bench.engine --scales 1 --users 10 --events 50 --keep
 
 For each scale it builds a fresh database with the Alembic migrations, fills it with bulk inserts, binds
@@ -376,6 +376,10 @@ class Player:
                 return "send", "/menu"
         return "send", "/menu"
 
+    async def begin(self) -> None:
+        """A chat starts from the menu: its state row is created and the first keyboard shown."""
+        await self.user.send("/menu")
+
     async def play(self, events: int, latencies: list[float] | None) -> None:
         """`events` engine calls in a row; each call's latency (ms) goes to `latencies` when given."""
         for _ in range(events):
@@ -444,7 +448,8 @@ async def measure(path: Path, users: int, events: int, repeats: int) -> Measured
             for k in range(users)
         ]
         # Warm-up (not measured): every chat gets its state row and walks one round.
-        await asyncio.gather(*(p.play(len(p.script) + 1, None) for p in players))
+        await asyncio.gather(*(p.begin() for p in players))
+        await asyncio.gather(*(p.play(len(p.script), None) for p in players))
         event.remove(app.db.sync_engine, "before_cursor_execute", capture)
 
         concurrent, sequential = [], []
@@ -458,7 +463,7 @@ async def measure(path: Path, users: int, events: int, repeats: int) -> Measured
             latencies = []
             started = time.perf_counter()
             for p in players:
-                await p.play(max(events // 10, 5), latencies)
+                await p.play(max(events // 5, 5), latencies)
             sequential.append(Figures.of(latencies, time.perf_counter() - started))
         problems = sum((p.problems for p in players), Counter())
         return Measured(
@@ -536,7 +541,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--users", type=int, default=50, help="simulated users at once (default 50)")
     parser.add_argument(
-        "--events", type=int, default=200, help="measured events per user and repeat (default 200)"
+        "--events",
+        type=int,
+        default=100,
+        help="measured events per user and repeat (default 100), then a fifth of that per user one at a time",
     )
     parser.add_argument(
         "--repeats", type=int, default=3, help="measured repeats; figures are medians (default 3)"
