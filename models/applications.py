@@ -47,6 +47,8 @@ class Commitment(SQLModel, table=True):
     fulfilment_decided_on: date | None = None
     decided_by: int | None = Field(default=None, foreign_key="staff.id")
     accepting_unit: str = ""
+    letter: str = ""  # the rendered letter exactly as the subject confirmed it
+    breach_record_id: int | None = None  # the credit record a breach created
     repair_application_id: int | None = Field(default=None, foreign_key="repair_application.id")
     version: int = 0
     created_at: datetime = Field(default_factory=utcnow)

@@ -15,6 +15,7 @@ class RecordKind(StrEnum):
     PENALTY = "penalty"  # 行政处罚
     DISHONESTY_LIST = "dishonesty_list"  # 严重失信主体名单
     EVALUATION = "evaluation"  # 信用评价等级
+    COMMITMENT_BREACH = "commitment_breach"  # 违背信用承诺 (a breached commitment becomes a record)
 
 
 class Severity(StrEnum):
@@ -53,6 +54,8 @@ class CreditRecord(SQLModel, table=True):
     status: RecordStatus = enum_field(default=RecordStatus.PUBLISHED, index=True)
     obligations_fulfilled_on: date | None = None  # 履行法定义务之日 (fine paid, rectified)
     published_at: datetime | None = None  # 双公示 publication time (7-working-day limit)
+    notices_served_at: datetime | None = None  # 三书同达 delivered; None while the subject has no bound chat
+    commitment_id: int | None = None  # breach records: the commitment broken (no FK: commitment → repair → record)
     status_changed_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow)
 

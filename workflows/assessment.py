@@ -40,6 +40,7 @@ def cycle_containing(first_issued: date, day: date) -> Cycle:
 
 @dataclass(frozen=True)
 class Deduction:
+    violation_id: int | None
     occurred_on: date
     item: str
     points: int
@@ -89,7 +90,7 @@ async def driver_assessment(session: AsyncSession, subject: Subject, today: date
             .order_by(col(DriverViolation.occurred_on))
         )
     ).all()
-    deductions = tuple(Deduction(v.occurred_on, v.item, v.points, v.authority) for v in rows)
+    deductions = tuple(Deduction(v.id, v.occurred_on, v.item, v.points, v.authority) for v in rows)
     _, points, grade = assess(subject.cert_first_issued, today, deductions)
     past = (
         await session.exec(

@@ -13,8 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import BindingCode, ChatBinding, ConversationState, Staff, Subject
 from workflows import rules
 from workflows.audit import log_change
-from workflows.clock import Clock, utc_now
+from workflows.calendar import WorkdayCalendar
+from workflows.clock import Clock, local_today, utc_now
 from workflows.errors import UserError
+from workflows.penalties import serve_pending_notices
 from workflows.validation import normalize_code
 
 # No 0/O, 1/I/L: codes are read aloud over the phone and typed from paper.
@@ -88,7 +90,13 @@ def locked_out(state: ConversationState, clock: Clock) -> UserError | None:
 
 
 async def redeem(
-    session: AsyncSession, state: ConversationState, *, user_id: str, raw_code: str, clock: Clock
+    session: AsyncSession,
+    state: ConversationState,
+    *,
+    user_id: str,
+    raw_code: str,
+    clock: Clock,
+    calendar: WorkdayCalendar,
 ) -> BindOutcome:
     """Returns an outcome instead of raising: a wrong try must still be counted (and committed)."""
     if (err := locked_out(state, clock)) is not None:
@@ -165,6 +173,11 @@ async def redeem(
         subject_id=row.subject_id,
         after={"code_id": row.id, "staff_id": row.staff_id, "subject_id": row.subject_id},
     )
+    if row.subject_id is not None:
+        # 三书同达 for penalties that arrived before anyone was bound (domain-rules §6).
+        await serve_pending_notices(
+            session, row.subject_id, today=local_today(clock), now=now, calendar=calendar
+        )
     subject = await session.get(Subject, row.subject_id) if row.subject_id else None
     staff = await session.get(Staff, row.staff_id) if row.staff_id else None
     return BindOutcome(binding, None, subject, staff)

@@ -4,7 +4,7 @@ section with a supervisor. Dates are relative to today so the demo never goes st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -120,6 +120,8 @@ async def load_demo(session: AsyncSession, clock: Clock) -> list[DemoLogin]:
             basis="《中华人民共和国道路运输条例》",
             content=f"{ptype}{'' if fine is None else f' {fine} 万元'}",
             obligations_fulfilled_on=ago(days_ago - 10) if fulfilled else None,
+            # Served on paper before the assistant existed, except the newest: binding shows 三书同达.
+            notices_served_at=None if days_ago < 40 else datetime.combine(ago(days_ago), time(), UTC),
             **kw,
         )
 

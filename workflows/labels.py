@@ -13,6 +13,7 @@ RECORD_KIND = {
     RecordKind.PENALTY: ("行政处罚", "administrative penalty"),
     RecordKind.DISHONESTY_LIST: ("严重失信主体名单", "serious dishonesty list"),
     RecordKind.EVALUATION: ("信用评价", "credit evaluation"),
+    RecordKind.COMMITMENT_BREACH: ("违背信用承诺", "breached commitment"),
 }
 RECORD_STATUS = {
     RecordStatus.PUBLISHED: ("公示中", "published"),

@@ -128,6 +128,17 @@ WITHDRAW_PUBLICATION_WORKDAYS = 3  # 《行政处罚法》第四十八条 [R]
 REPAIR_DECIDE_WORKDAYS = 10  # 信用中国(江西) practice "10 working days" [S, weak]; 令36号 digits unread [F]
 OBJECTION_ACCEPT_WORKDAYS = 2  # 信用广州 guide [V] (local)
 OBJECTION_VERIFY_WORKDAYS = 10  # 信用广州 guide: providing unit answers within 10 [V] (local)
+OBJECTION_DECIDE_WORKDAYS = OBJECTION_ACCEPT_WORKDAYS + OBJECTION_VERIFY_WORKDAYS  # staff's whole limit
+OBJECTION_REASONS = (
+    "信息错误",
+    "信息不完整",
+    "重复",
+    "不应公示",
+    "超期公示",
+    "非本主体",
+    "修复后未撤下",
+    "其他",
+)  # O3 [V]
 
 # ---------------------------------------------------------------------------------------------------
 # 道路运输驾驶员诚信考核 (domain-rules §12), 交运发〔2008〕280号.
@@ -173,3 +184,52 @@ BINDING_MAX_WRONG_CODES = 5
 BINDING_LOCKOUT_MINUTES = 15
 BINDING_CODE_LENGTH = 8
 MAX_TEXT_LENGTH = 2000  # longer free text is refused with a message (Telegram allows 4096)
+
+# ---------------------------------------------------------------------------------------------------
+# 信用修复: refusal grounds and time limits (domain-rules §4.3, §8). Local rules, unverified [F]/[S].
+# ---------------------------------------------------------------------------------------------------
+
+REPAIR_FALSE_MATERIALS_BAN_YEARS = 3  # [F] "N years" after false materials / a false commitment; N unknown
+REPAIR_REPEAT_OFFENCE_COUNT = 3  # [S] a city rule: ≥3 较重 失信 within 1 year → no repair (屡禁不止)
+REPAIR_REPEAT_OFFENCE_DAYS = 365
+REPAIR_REFUSAL_SOURCE = Source(
+    "令36号 (article text unread); a city's 7 refusal grounds (domain-rules §8)", "[F]"
+)
+REPAIR_MORE_MATERIALS_WORKDAYS = 5  # 补正 deadline for the enterprise; product default, no rule found [R]
+
+# ---------------------------------------------------------------------------------------------------
+# Uploaded materials. Product limits (Telegram bots may download files up to 20 MB).
+# ---------------------------------------------------------------------------------------------------
+
+MATERIAL_MAX_BYTES = 10 * 1024 * 1024
+MATERIAL_TYPES = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG"}
+OBJECTION_MAX_EVIDENCE_FILES = 10
+
+# ---------------------------------------------------------------------------------------------------
+# 信用承诺 (domain-rules §7). Matters open to 容缺受理 / 告知承诺, with the promised processing time that a
+# 容缺 materials deadline may not exceed (§7.4 [S]: "不得超过承诺办结时限"). Example configuration.
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Matter:
+    key: str
+    name: str
+    promised_workdays: int  # 承诺办结时限
+    source: Source
+
+
+COMMITMENT_MATTERS: tuple[Matter, ...] = (
+    Matter("freight_licence", "道路货物运输经营许可", 20, Source("local 政务服务事项清单 (example)", "[R]")),
+    Matter("vehicle_transport_cert", "道路运输证配发", 10, Source("local 政务服务事项清单 (example)", "[R]")),
+    Matter("passenger_line", "道路客运班线经营许可", 20, Source("local 政务服务事项清单 (example)", "[R]")),
+    Matter("driver_qualification", "从业资格证换发", 5, Source("local 政务服务事项清单 (example)", "[R]")),
+)
+COMMITMENT_CODE_SERIAL_DIGITS = 6  # 承诺编码 = 行政区划 6 + YYYYMMDD + 流水号 6 (§7.2 [S])
+
+
+def matter(key: str) -> Matter:
+    for m in COMMITMENT_MATTERS:
+        if m.key == key:
+            return m
+    raise KeyError(key)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("menu", "binding", "assessment", "records", "staff")
+MODULES = (
+    "menu",
+    "binding",
+    "assessment",
+    "records",
+    "staff",
+    "commitment",
+    "repair",
+    "objection",
+    "applications",
+)
 
 
 def load() -> None:

@@ -64,4 +64,16 @@ async def show_assessment(ctx: Ctx, _: dict) -> None:
                     f"{c.start} to {c.end}: {c.grade} ({c.points} points)",
                 )
             )
-    ctx.say("\n".join(lines), [[ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")]], edit=True)
+    rows = [
+        [
+            ctx.button(
+                ctx.t(f"⚖️ 对第{i}条提出异议", f"⚖️ Object to {i}"),
+                "objection.start",
+                violation_id=d.violation_id,
+            )
+            for i, d in enumerate(report.deductions, 1)
+        ][j : j + 2]
+        for j in range(0, len(report.deductions), 2)
+    ]
+    rows.append([ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")])
+    ctx.say("\n".join(lines), rows, edit=True)

@@ -32,7 +32,12 @@ async def on_code(ctx: Ctx, text: str) -> None:
 
 async def try_code(ctx: Ctx, raw: str) -> None:
     outcome = await redeem(
-        ctx.session, ctx.state, user_id=ctx.event.user_id, raw_code=raw[:64], clock=ctx.services.clock
+        ctx.session,
+        ctx.state,
+        user_id=ctx.event.user_id,
+        raw_code=raw[:64],
+        clock=ctx.services.clock,
+        calendar=ctx.services.calendar,
     )
     if outcome.error is not None:
         # Not raised: the wrong-try counter must be committed with this event.

@@ -104,8 +104,15 @@ async def show_menu(ctx: Ctx, intro: str | None = None, *, edit: bool = False) -
         rows.append([ctx.button(ctx.t("🔑 输入绑定码", "🔑 Enter binding code"), "bind.start")])
     elif role == "enterprise":
         rows.append([ctx.button(ctx.t("📋 我的信用记录", "📋 My credit records"), "records.list", page=0)])
+        rows.append(
+            [
+                ctx.button(ctx.t("✍️ 信用承诺", "✍️ Commitments"), "commit.menu"),
+                ctx.button(ctx.t("📂 我的申请", "📂 My applications"), "apps.list"),
+            ]
+        )
     elif role == "driver":
         rows.append([ctx.button(ctx.t("🚗 我的诚信考核", "🚗 My integrity assessment"), "driver.assessment")])
+        rows.append([ctx.button(ctx.t("📂 我的申请", "📂 My applications"), "apps.list")])
     elif role == "staff":
         rows.append([ctx.button(ctx.t("🔑 签发绑定码", "🔑 Issue a binding code"), "staff.issue_code")])
     if role != "unbound":
@@ -137,7 +144,8 @@ def show_help(ctx: Ctx) -> None:
     elif role == "enterprise":
         lines.append(
             ctx.t(
-                "「我的信用记录」：查看本企业的行政处罚等信用记录、公示期限，以及何时可以申请信用修复。",
+                "「我的信用记录」：查看本企业的信用记录、公示期限、何时可以申请信用修复；在记录详情里申请修复或提出异议。\n"
+                "「信用承诺」：作出告知承诺、容缺受理等信用承诺，查看履行状态。\n「我的申请」：查看修复申请和异议的进度。",
                 "'My credit records': your records, publicity periods and when each can be repaired.",
             )
         )

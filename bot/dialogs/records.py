@@ -5,9 +5,10 @@ from __future__ import annotations
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.replies import Button
-from models import CreditRecord, RecordKind
+from models import CreditRecord, RecordKind, RecordStatus
 from workflows import labels
 from workflows.errors import UserError
+from workflows.objections import records_under_objection
 from workflows.records import publicity_window, record_of_subject, repair_eligibility, subject_records
 
 PAGE_SIZE = 5
@@ -20,11 +21,13 @@ def _subject_id(ctx: Ctx) -> int:
     return subject.id
 
 
-def _summary(ctx: Ctx, n: int, r: CreditRecord) -> str:
+def _summary(ctx: Ctx, n: int, r: CreditRecord, disputed: bool = False) -> str:
     head = (
         f"{n}. {labels.label(labels.RECORD_KIND, r.kind, ctx.lang)} · "
         f"{labels.label(labels.SEVERITY, r.severity, ctx.lang)} · {labels.label(labels.RECORD_STATUS, r.status, ctx.lang)}"
     )
+    if disputed:
+        head += ctx.t(" · ⚖️ 异议处理中", " · ⚖️ under objection")
     lines = [
         head,
         ctx.t(
@@ -85,7 +88,8 @@ async def list_records(ctx: Ctx, payload: dict) -> None:
             f"📋 My credit records ({total}, page {page + 1}/{pages})",
         )
     ]
-    text += [_summary(ctx, first + i, r) for i, r in enumerate(records)]
+    disputed = await records_under_objection(ctx.session, [r.id for r in records if r.id is not None])
+    text += [_summary(ctx, first + i, r, r.id in disputed) for i, r in enumerate(records)]
     rows: list[list[Button]] = [
         [
             ctx.button(
@@ -113,7 +117,8 @@ async def record_detail(ctx: Ctx, payload: dict) -> None:
     record = await record_of_subject(ctx.session, _subject_id(ctx), int(payload["record_id"]))
     if record is None:
         raise UserError("找不到这条记录，或它不属于您绑定的企业。", "Record not found for your enterprise.")
-    lines = [_summary(ctx, 1, record).removeprefix("1. ")]
+    disputed = await records_under_objection(ctx.session, [record.id or 0])
+    lines = [_summary(ctx, 1, record, bool(disputed)).removeprefix("1. ")]
     for zh, en, value in (
         ("处罚类别", "Penalty type", record.penalty_type),
         ("罚款（万元）", "Fine (10k yuan)", record.fine_wan),
@@ -123,13 +128,18 @@ async def record_detail(ctx: Ctx, payload: dict) -> None:
     ):
         if value not in (None, ""):
             lines.append(f"{ctx.t(zh, en)}：{value}")
-    ctx.say(
-        "\n".join(lines),
+    actions = []
+    if repair_eligibility(record, ctx.today, ctx.services.calendar).eligible_now:
+        actions.append(
+            ctx.button(ctx.t("🛠 申请修复", "🛠 Apply for repair"), "repair.start", record_id=record.id)
+        )
+    if record.status == RecordStatus.PUBLISHED:
+        actions.append(ctx.button(ctx.t("⚖️ 提出异议", "⚖️ Object"), "objection.start", record_id=record.id))
+    rows = [actions] if actions else []
+    rows.append(
         [
-            [
-                ctx.button(ctx.t("⬅️ 返回列表", "⬅️ Back"), "records.list", page=payload.get("page", 0)),
-                ctx.button(ctx.t("主菜单", "Menu"), "menu.show"),
-            ]
-        ],
-        edit=True,
+            ctx.button(ctx.t("⬅️ 返回列表", "⬅️ Back"), "records.list", page=payload.get("page", 0)),
+            ctx.button(ctx.t("主菜单", "Menu"), "menu.show"),
+        ]
     )
+    ctx.say("\n".join(lines), rows, edit=True)

@@ -147,9 +147,9 @@ def test_driver_cycle_is_anchored_on_first_issue() -> None:
 
 def test_assess_adds_up_deductions_in_cycle() -> None:
     ds = [
-        Deduction(date(2026, 4, 1), "a", 10, ""),
-        Deduction(date(2026, 5, 1), "b", 10, ""),
-        Deduction(date(2025, 1, 1), "old", 20, ""),
+        Deduction(None, date(2026, 4, 1), "a", 10, ""),
+        Deduction(None, date(2026, 5, 1), "b", 10, ""),
+        Deduction(None, date(2025, 1, 1), "old", 20, ""),
     ]
     cycle, points, grade = assess(date(2019, 3, 15), date(2026, 11, 24), ds)
     assert points == 20 and grade.grade == "B" and cycle.start == date(2026, 3, 15)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 12:16:53.138692
+Create Date: 2026-11-24 12:22:58.797912
 """
 from __future__ import annotations
 
@@ -164,6 +164,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('obligations_fulfilled_on', sa.Date(), nullable=True),
     sa.Column('published_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('notices_served_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('commitment_id', sa.Integer(), nullable=True),
     sa.Column('status_changed_on', sa.Date(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['subject_id'], ['subject.id'], ),
@@ -357,6 +359,8 @@ def upgrade() -> None:
     sa.Column('fulfilment_decided_on', sa.Date(), nullable=True),
     sa.Column('decided_by', sa.Integer(), nullable=True),
     sa.Column('accepting_unit', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('letter', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('breach_record_id', sa.Integer(), nullable=True),
     sa.Column('repair_application_id', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),

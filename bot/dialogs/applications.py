@@ -1,0 +1,41 @@
+"""我的申请: every repair application and objection of the bound subject, with its status."""
+
+from __future__ import annotations
+
+from bot.context import Ctx
+from bot.dialogs import registry
+from bot.dialogs.common import menu_row, require_subject
+from workflows.applications import status_label
+from workflows.objections import subject_objections
+from workflows.repair import subject_applications
+
+
+@registry.action("apps.list")
+async def list_applications(ctx: Ctx, _: dict) -> None:
+    subject = require_subject(ctx)
+    repairs = await subject_applications(ctx.session, subject.id or 0)
+    objs = await subject_objections(ctx.session, subject.id or 0)
+    if not repairs and not objs:
+        ctx.say(ctx.t("📂 您还没有修复申请或异议。", "📂 No applications yet."), [menu_row(ctx)], edit=True)
+        return
+    lines = [ctx.t("📂 我的申请", "📂 My applications")]
+    rows = []
+    for a in repairs:
+        name = ctx.t("草稿", "draft") if a.ref_no.startswith("DRAFT") else a.ref_no
+        lines.append(
+            ctx.t(
+                f"🛠 信用修复 {name}：{status_label(a.status)}",
+                f"🛠 Repair {name}: {status_label(a.status, 'en')}",
+            )
+        )
+        rows.append([ctx.button(f"🛠 {name}", "repair.status", app_id=a.id)])
+    for o in objs:
+        name = ctx.t("草稿", "draft") if o.ref_no.startswith("DRAFT") else o.ref_no
+        lines.append(
+            ctx.t(
+                f"⚖️ 异议 {name}：{status_label(o.status)}",
+                f"⚖️ Objection {name}: {status_label(o.status, 'en')}",
+            )
+        )
+        rows.append([ctx.button(f"⚖️ {name}", "objection.status", obj_id=o.id)])
+    ctx.say("\n".join(lines), rows[:12] + [menu_row(ctx)], edit=True)

@@ -1,0 +1,363 @@
+"""Delivering the outbox: claim due rows, render each in its chat's language, send it through the
+channel's Sender under the platform's limits, and record one outcome per row.
+
+Guarantees (design: Scheduler and delivery):
+- a row is claimed by one dispatcher at a time (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer);
+- an outcome is recorded only by the instance that still holds the claim;
+- a crash between send and mark leaves the row `sending`; after the lease it is claimed again, so at
+  most the rows in flight are repeated and none is lost;
+- an instance never starts a send after its lease ran out (the row may belong to someone else by then).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import ButtonToken, ConversationState, OutboxMessage, OutboxStatus, Staff, StaffRole, Subject
+from notifications.delivery import (
+    OutgoingButton,
+    OutgoingMessage,
+    PermanentFailure,
+    RetryLater,
+    Sender,
+    TransientFailure,
+)
+from notifications.limits import RateLimiter
+from notifications.render import Renderer, RenderError
+from workflows.clock import Clock, to_local, utc_now
+from workflows.notices import notify_staff
+
+log = logging.getLogger(__name__)
+
+# The database went away (connection lost, server restarting, pool exhausted): try again later.
+# builtins.TimeoutError is an OSError, so asyncio timeouts are included.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (DBAPIError, PoolTimeoutError, OSError)
+
+BACKOFF_CAP_SECONDS = 600  # transient failures wait 2, 4, 8 ... s, never more than 10 minutes
+BACKOFF_JITTER = 0.2  # ±20 %, so rows that failed together do not retry together
+MAX_ERROR_LENGTH = 1000
+DELIVERY_FAILED_TEMPLATE = "delivery_failed"
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.retried + self.failed + self.skipped
+
+    def count(self, status: OutboxStatus) -> None:
+        if status == OutboxStatus.SENT:
+            self.sent += 1
+        elif status == OutboxStatus.PENDING:
+            self.retried += 1
+        elif status == OutboxStatus.FAILED:
+            self.failed += 1
+        elif status == OutboxStatus.SKIPPED:
+            self.skipped += 1
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: OutboxStatus
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    attempted: bool = True  # counts toward max_attempts (a 429 and a muted chat do not)
+
+
+def backoff_seconds(attempts: int, rng: random.Random) -> float:
+    """Exponential backoff with jitter after the attempts-th failed attempt."""
+    base = min(2.0**attempts, BACKOFF_CAP_SECONDS)
+    return base * rng.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        senders: dict[str, Sender],
+        *,
+        renderer: Renderer,
+        clock: Clock,
+        instance: str,
+        limiter: RateLimiter | None = None,
+        batch: int = 100,
+        lease_seconds: int = 300,
+        max_attempts: int = 8,
+        concurrency: int = 30,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.senders = senders
+        self.renderer = renderer
+        self.clock = clock
+        self.instance = instance[:64]
+        self.limiter = limiter
+        self.batch = batch
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+        self._slots = asyncio.Semaphore(concurrency)
+        self._rng = rng or random.Random()
+
+    # ---- the loop ----------------------------------------------------------------------------------
+
+    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
+        """Deliver until stop is set; a lost database is logged and retried, never fatal."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                stats = await self.run_once()
+            except DATABASE_ERRORS as err:
+                failures += 1
+                delay = min(idle_seconds * 2**failures, 60.0)
+                log.warning("outbox: database error (%s); retrying in %.1fs", err, delay, exc_info=True)
+                await _wait(stop, delay)
+                continue
+            failures = 0
+            if stats.total == 0:
+                await _wait(stop, idle_seconds)
+
+    async def run_once(self) -> DispatchStats:
+        """Claim one batch of due rows and deliver it; chats are served in parallel, each in order."""
+        rows, claimed_at = await self._claim()
+        stats = DispatchStats()
+        by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for row in rows:
+            by_chat.setdefault((row.channel, row.chat_id), []).append(row)
+        results = await asyncio.gather(
+            *(self._deliver_chat(chat_rows, claimed_at, stats) for chat_rows in by_chat.values()),
+            return_exceptions=True,
+        )
+        # Only database errors get here (rows stay `sending` and are reclaimed after the lease).
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+        return stats
+
+    # ---- claiming ----------------------------------------------------------------------------------
+
+    def _due(self, now: datetime) -> ColumnElement[bool]:
+        status, claimed_at = col(OutboxMessage.status), col(OutboxMessage.claimed_at)
+        return and_(
+            col(OutboxMessage.channel).in_(list(self.senders)),  # other instances may serve other channels
+            or_(
+                and_(status == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now),
+                and_(status == OutboxStatus.SENDING, claimed_at < now - self.lease),
+            ),
+        )
+
+    async def _claim(self) -> tuple[Sequence[OutboxMessage], datetime]:
+        now = utc_now(self.clock)
+        candidates = (
+            select(OutboxMessage.id)
+            .where(self._due(now))
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            .limit(self.batch)
+        )
+        async with self.sessions() as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                # Rows another dispatcher is claiming right now are skipped, not waited for.
+                candidates = candidates.with_for_update(skip_locked=True)
+            # Re-checking _due in the UPDATE keeps SQLite's plain UPDATE correct without row locks.
+            claim = (
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(candidates), self._due(now))
+                .values(status=OutboxStatus.SENDING, claimed_by=self.instance, claimed_at=now)
+                .returning(col(OutboxMessage.id))
+            )
+            conn = await session.connection()
+            ids = list((await conn.execute(claim)).scalars())
+            if not ids:
+                return [], now
+            rows = await session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(ids))
+                .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            )
+            return rows.all(), now
+
+    # ---- one row -----------------------------------------------------------------------------------
+
+    async def _deliver_chat(
+        self, rows: list[OutboxMessage], claimed_at: datetime, stats: DispatchStats
+    ) -> None:
+        for row in rows:  # one chat's notices arrive in the order they were written
+            async with self._slots:
+                await self._deliver(row, claimed_at, stats)
+
+    async def _deliver(self, row: OutboxMessage, claimed_at: datetime, stats: DispatchStats) -> None:
+        try:
+            outcome = await self._attempt(row, claimed_at)
+        except DATABASE_ERRORS:
+            raise
+        except Exception as err:  # a bug in a Sender or a malformed row must not stall the whole outbox
+            log.exception("outbox %s: unexpected error while delivering", row.id)
+            outcome = self._retry_or_fail(row, f"{type(err).__name__}: {err}")
+        if outcome is None:
+            return
+        if await self._record(row, outcome):
+            stats.count(outcome.status)
+
+    async def _attempt(self, row: OutboxMessage, claimed_at: datetime) -> _Outcome | None:
+        prepared = await self._prepare(row)
+        if isinstance(prepared, _Outcome):
+            return prepared
+        if self.limiter is not None:
+            await self.limiter.acquire(row.chat_id)
+        if utc_now(self.clock) - claimed_at >= self.lease:
+            log.warning("outbox %s: lease ran out before sending; left for the next claim", row.id)
+            return None
+        try:
+            await self.senders[row.channel].send(row.chat_id, prepared)
+        except RetryLater as err:
+            if self.limiter is not None:
+                self.limiter.pause(err.retry_after)
+            retry_at = utc_now(self.clock) + timedelta(seconds=err.retry_after)
+            return _Outcome(OutboxStatus.PENDING, str(err), retry_at, attempted=False)
+        except TransientFailure as err:
+            return self._retry_or_fail(row, str(err) or type(err).__name__)
+        except PermanentFailure as err:
+            return _Outcome(OutboxStatus.FAILED, str(err) or type(err).__name__)
+        return _Outcome(OutboxStatus.SENT)
+
+    def _retry_or_fail(self, row: OutboxMessage, error: str) -> _Outcome:
+        attempts = row.attempts + 1
+        if attempts >= self.max_attempts:
+            return _Outcome(OutboxStatus.FAILED, f"gave up after {attempts} attempts: {error}")
+        retry_at = utc_now(self.clock) + timedelta(seconds=backoff_seconds(attempts, self._rng))
+        return _Outcome(OutboxStatus.PENDING, error, retry_at)
+
+    async def _prepare(self, row: OutboxMessage) -> OutgoingMessage | _Outcome:
+        """The message in the chat's language with fresh button tokens, or why it is not sent."""
+        async with self.sessions() as session, session.begin():
+            state = (
+                await session.exec(
+                    select(ConversationState).where(
+                        ConversationState.channel == row.channel, ConversationState.chat_id == row.chat_id
+                    )
+                )
+            ).first()
+            lang = state.lang if state else "zh"
+            if not row.legally_required and await self._muted(session, row, state):
+                return _Outcome(OutboxStatus.SKIPPED, f"muted: {row.kind}", attempted=False)
+            try:
+                text = self.renderer.render(row.template, lang, row.context)
+            except RenderError as err:
+                return _Outcome(OutboxStatus.FAILED, f"render: {err}", attempted=False)
+            buttons = [[self._button(session, row, spec, lang) for spec in line] for line in row.buttons]
+            return OutgoingMessage(text, buttons)
+
+    @staticmethod
+    async def _muted(session: AsyncSession, row: OutboxMessage, state: ConversationState | None) -> bool:
+        if state is not None and state.notices_muted:
+            return True
+        staff = await session.get(Staff, row.staff_id) if row.staff_id is not None else None
+        return staff is not None and row.kind in staff.muted_kinds
+
+    @staticmethod
+    def _button(session: AsyncSession, row: OutboxMessage, spec: dict[str, Any], lang: str) -> OutgoingButton:
+        # Persistent: a notice's buttons stay valid after the chat moves on (screen is then not checked).
+        token = secrets.token_urlsafe(9)  # 12 characters, as bot/context.py makes them
+        session.add(
+            ButtonToken(
+                token=token,
+                channel=row.channel,
+                chat_id=row.chat_id,
+                action=spec["action"],
+                payload=spec.get("payload") or {},
+                screen=0,
+                persistent=True,
+            )
+        )
+        label = spec.get("label_en") if lang == "en" and spec.get("label_en") else spec["label"]
+        return OutgoingButton(str(label), token)
+
+    # ---- recording the outcome ---------------------------------------------------------------------
+
+    async def _record(self, row: OutboxMessage, outcome: _Outcome) -> bool:
+        """Write the outcome if this instance still holds the row; False when someone reclaimed it."""
+        values: dict[str, Any] = {"status": outcome.status, "error": _clip(outcome.error)}
+        if outcome.status == OutboxStatus.SENT:
+            values["sent_at"] = utc_now(self.clock)
+        if outcome.next_attempt_at is not None:
+            values["next_attempt_at"] = outcome.next_attempt_at
+        if outcome.attempted:
+            values["attempts"] = col(OutboxMessage.attempts) + 1
+        mark = (
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == row.id,
+                col(OutboxMessage.status) == OutboxStatus.SENDING,
+                col(OutboxMessage.claimed_by) == self.instance,
+            )
+            .values(**values)
+        )
+        async with self.sessions() as session, session.begin():
+            conn = await session.connection()
+            if not (await conn.execute(mark)).rowcount:
+                log.warning(
+                    "outbox %s: claimed by another dispatcher; %s not recorded", row.id, outcome.status
+                )
+                return False
+            if outcome.status == OutboxStatus.FAILED and row.legally_required:
+                await self._report_failure(session, row, outcome.error or "")
+        return True
+
+    async def _report_failure(self, session: AsyncSession, row: OutboxMessage, error: str) -> None:
+        """A legally required notice that cannot be delivered must be served another way: tell the admins."""
+        log.error("outbox %s: legally required notice %s failed: %s", row.id, row.template, error)
+        subject = await session.get(Subject, row.subject_id) if row.subject_id is not None else None
+        context = {
+            "outbox_id": row.id,
+            "template": row.template,
+            "channel": row.channel,
+            "chat_id": row.chat_id,
+            "subject_name": subject.name if subject else "",
+            "written_at": to_local(row.created_at).strftime("%Y-%m-%d %H:%M"),
+            "error": _clip(error, 300),
+        }
+        admins = await session.exec(
+            select(Staff).where(Staff.role == StaffRole.ADMIN, col(Staff.active).is_(True))
+        )
+        written = 0
+        for admin in admins.all():
+            written += await notify_staff(
+                session,
+                admin,
+                event_key=f"delivery_failed:{row.id}",
+                template=DELIVERY_FAILED_TEMPLATE,
+                context=context,
+                kind=DELIVERY_FAILED_TEMPLATE,
+            )
+        if not written:
+            log.error("outbox %s: no active admin with a bound chat to report the failure to", row.id)
+
+
+def _clip(text: str | None, limit: int = MAX_ERROR_LENGTH) -> str | None:
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep up to `seconds`, waking at once when stop is set."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass

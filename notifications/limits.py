@@ -1,0 +1,123 @@
+"""Telegram's broadcast limits and the rate limiter the dispatcher sends under.
+
+Source: Telegram Bot FAQ, "My bot is hitting limits, how do I avoid this?"
+https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this (as published 2024-2025).
+Telegram gives these as guidance, not a contract; a 429 with `retry_after` is the authority (see pause()).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+GLOBAL_MESSAGES_PER_SECOND = 30  # "not more than about 30 messages per second" in bulk notifications
+PER_CHAT_MESSAGES_PER_SECOND = 1  # "avoid sending more than one message per second" in one chat
+PER_GROUP_MESSAGES_PER_MINUTE = 20  # "not more than 20 messages per minute" in the same group
+
+GROUP_WINDOW_SECONDS = 60.0
+_PRUNE_ABOVE = 1024  # idle per-chat windows are dropped once this many are tracked
+
+
+class _SlidingWindow:
+    """At most `capacity` events in any `seconds`-long window."""
+
+    def __init__(self, capacity: int, seconds: float) -> None:
+        self.capacity = capacity
+        self.seconds = seconds
+        self._times: deque[float] = deque()
+
+    def wait_needed(self, now: float) -> float:
+        while self._times and self._times[0] <= now - self.seconds:
+            self._times.popleft()
+        if len(self._times) < self.capacity:
+            return 0.0
+        return self._times[0] + self.seconds - now
+
+    def record(self, now: float) -> None:
+        self._times.append(now)
+
+    def idle(self, now: float) -> bool:
+        return not self._times or self._times[-1] <= now - self.seconds
+
+
+def _window_for_rate(per_second: float) -> _SlidingWindow:
+    # 30/s becomes 30 per 1 s and 0.5/s becomes 1 per 2 s, so fractional rates stay exact.
+    capacity = max(1, math.floor(per_second))
+    return _SlidingWindow(capacity, capacity / per_second)
+
+
+def is_group(chat_id: str) -> bool:
+    """Telegram group and supergroup ids are negative; private chats are positive."""
+    return chat_id.startswith("-")
+
+
+class RateLimiter:
+    """Waits before each send so the bot stays inside Telegram's limits; shared by all sending tasks.
+
+    `clock` and `sleep` are injectable so tests advance a fake clock instead of sleeping.
+    """
+
+    def __init__(
+        self,
+        global_per_second: float = GLOBAL_MESSAGES_PER_SECOND,
+        per_chat_per_second: float = PER_CHAT_MESSAGES_PER_SECOND,
+        per_group_per_minute: int = PER_GROUP_MESSAGES_PER_MINUTE,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.per_chat_per_second = per_chat_per_second
+        self.per_group_per_minute = per_group_per_minute
+        self._clock = clock
+        self._sleep = sleep
+        self._global = _window_for_rate(global_per_second)
+        self._chats: dict[str, _SlidingWindow] = {}
+        self._groups: dict[str, _SlidingWindow] = {}
+        self._paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """After a 429 Telegram wants silence from the whole bot for `retry_after` seconds."""
+        self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
+
+    def wait_needed(self, chat_id: str) -> float:
+        """Seconds until a send to chat_id is allowed (0: now); counts nothing."""
+        now = self._clock()
+        if self._paused_until > now:
+            return self._paused_until - now
+        return max(window.wait_needed(now) for window in self._windows(chat_id))
+
+    async def acquire(self, chat_id: str) -> None:
+        """Return when a send to chat_id is allowed, and count that send."""
+        while True:
+            wait = self.wait_needed(chat_id)
+            if wait <= 0:
+                break
+            await self._sleep(wait)
+        # No await between the check and the record: concurrent tasks cannot both take the last slot.
+        now = self._clock()
+        for window in self._windows(chat_id):
+            window.record(now)
+        self._prune(now)
+
+    def _windows(self, chat_id: str) -> list[_SlidingWindow]:
+        windows = [
+            self._global,
+            self._chats.setdefault(chat_id, _window_for_rate(self.per_chat_per_second)),
+        ]
+        if is_group(chat_id):
+            windows.append(
+                self._groups.setdefault(
+                    chat_id, _SlidingWindow(self.per_group_per_minute, GROUP_WINDOW_SECONDS)
+                )
+            )
+        return windows
+
+    def _prune(self, now: float) -> None:
+        # A long-running dispatcher meets many chats; forget those with nothing left in their window.
+        for table in (self._chats, self._groups):
+            if len(table) > _PRUNE_ABOVE:
+                for chat_id in [c for c, w in table.items() if w.idle(now)]:
+                    del table[chat_id]

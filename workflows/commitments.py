@@ -1,0 +1,303 @@
+"""信用承诺: types, who may use them, the 承诺编码, recording a confirmed letter, and fulfilment (承诺—践诺
+closed loop). Rules: domain-rules §7; numbers in rules.COMMITMENT_*."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import (
+    Commitment,
+    CommitmentKind,
+    CreditRecord,
+    Deadline,
+    Fulfilment,
+    RecordKind,
+    RecordStatus,
+    Severity,
+    Staff,
+    Subject,
+)
+from workflows import rules
+from workflows.audit import log_change
+from workflows.calendar import WorkdayCalendar
+from workflows.errors import UserError
+from workflows.notices import notify_subject
+
+
+@dataclass(frozen=True)
+class CommitmentType:
+    kind: CommitmentKind
+    name: str
+    name_en: str
+    meaning: str
+    obligation: str
+    breach: str
+    matter_from_list: bool  # a licensing matter from rules.COMMITMENT_MATTERS, else a typed 承诺事由
+    restricted: bool  # not for subjects with unrepaired 失信 records or a past false commitment (§7.4, §10)
+
+
+COMMITMENT_TYPES: dict[CommitmentKind, CommitmentType] = {
+    t.kind: t
+    for t in (
+        CommitmentType(
+            CommitmentKind.APPROVAL_SUBSTITUTE,
+            "审批替代型（告知承诺）",
+            "Approval by notification and commitment",
+            "行政机关书面告知办理条件和所需材料，您书面承诺已符合条件，即可不再提交相关证明材料、当场办理。",
+            "承诺内容真实，办理后接受核查；核查发现不符合条件的，按要求整改。",
+            "承诺不实的，依法撤销相关许可决定，记入信用记录，一定期限内不再适用告知承诺。",
+            True,
+            True,
+        ),
+        CommitmentType(
+            CommitmentKind.TOLERANCE,
+            "容缺受理型",
+            "Acceptance with missing materials",
+            "主要材料齐全、次要材料欠缺时先行受理，欠缺材料在约定期限内补齐。",
+            "在约定期限内补齐所列材料；期限不超过该事项的承诺办结时限。",
+            "逾期未补齐或材料不符合要求的，终止办理并记入信用记录。",
+            True,
+            True,
+        ),
+        CommitmentType(
+            CommitmentKind.CERTIFICATE,
+            "证明事项型",
+            "Commitment in place of a certificate",
+            "以书面承诺代替提交某项证明材料。",
+            "承诺所述事实真实，接受核查。",
+            "承诺不实的，依法撤销相关证件或决定，并记入信用记录。",
+            True,
+            False,
+        ),
+        CommitmentType(
+            CommitmentKind.VOLUNTARY,
+            "主动公示型",
+            "Voluntary public commitment",
+            "主动向社会公开作出守法诚信经营的承诺。",
+            "遵守承诺内容，接受社会监督。",
+            "违背承诺的，记入信用记录并向社会公示。",
+            False,
+            False,
+        ),
+        CommitmentType(
+            CommitmentKind.SELF_REGULATION,
+            "行业自律型",
+            "Industry self-regulation",
+            "参加行业协会组织的自律承诺活动。",
+            "遵守行业公约和自律规范。",
+            "违背承诺的，由行业协会通报，并记入信用记录。",
+            False,
+            False,
+        ),
+        CommitmentType(
+            CommitmentKind.REPAIR,
+            "信用修复型",
+            "Credit repair commitment",
+            "申请信用修复时作出的承诺：已纠正失信行为、履行法定义务，所交材料真实。",
+            "不再发生同类失信行为；所交材料真实有效。",
+            "违背承诺的，相关失信信息按最长公示期公示，违背承诺情况予以通报和公示。",
+            False,
+            False,
+        ),
+    )
+}
+# Offered in the commitment menu; 信用修复型 is made inside a repair application.
+MENU_KINDS = tuple(k for k in COMMITMENT_TYPES if k != CommitmentKind.REPAIR)
+
+
+async def barred_reason(session: AsyncSession, subject_id: int) -> str | None:
+    """Why this subject may not use 告知承诺 / 容缺受理, or None (§7.4: until repaired)."""
+    stmt = select(CreditRecord).where(
+        CreditRecord.subject_id == subject_id,
+        CreditRecord.status == RecordStatus.PUBLISHED,
+        (CreditRecord.kind == RecordKind.COMMITMENT_BREACH)
+        | (CreditRecord.kind == RecordKind.DISHONESTY_LIST)
+        | ((CreditRecord.kind == RecordKind.PENALTY) & (CreditRecord.severity == Severity.SERIOUS)),
+    )
+    row = (await session.exec(stmt.limit(1))).first()
+    if row is None:
+        return None
+    if row.kind == RecordKind.COMMITMENT_BREACH:
+        return f"存在未修复的违背承诺记录（{row.decision_date}）"
+    return f"存在未修复的严重失信记录（{row.decision_no or row.decision_date}）"
+
+
+async def next_code(session: AsyncSession, region: str, day: date) -> str:
+    """承诺编码: region 6 + YYYYMMDD + serial 6 (§7.2). Serial = count that day + 1; the unique index
+    catches a concurrent duplicate and the caller retries."""
+    prefix = f"{region[:6]:0<6}{day:%Y%m%d}"
+    count = (await session.exec(select(func.count()).where(col(Commitment.code).startswith(prefix)))).one()
+    return f"{prefix}{int(count) + 1:0{rules.COMMITMENT_CODE_SERIAL_DIGITS}d}"
+
+
+def tolerance_limit(calendar: WorkdayCalendar, made_on: date, matter_key: str) -> date:
+    return calendar.add_workdays(made_on, rules.matter(matter_key).promised_workdays)
+
+
+async def make_commitment(
+    session: AsyncSession,
+    *,
+    subject: Subject,
+    kind: CommitmentKind,
+    matter: str,
+    content: str,
+    liability: str,
+    letter: str,
+    made_on: date,
+    region: str,
+    actor: str,
+    calendar: WorkdayCalendar,
+    matter_key: str | None = None,
+    missing_materials: str | None = None,
+    materials_due: date | None = None,
+    repair_application_id: int | None = None,
+) -> Commitment:
+    assert subject.id is not None
+    ctype = COMMITMENT_TYPES[kind]
+    if ctype.restricted and (reason := await barred_reason(session, subject.id)) is not None:
+        raise UserError(
+            f"暂不能作出「{ctype.name}」承诺：{reason}。完成信用修复后可再申请。",
+            "You cannot make this commitment yet: unrepaired records.",
+        )
+    if kind == CommitmentKind.TOLERANCE:
+        if not missing_materials or materials_due is None or matter_key is None:
+            raise UserError(
+                "容缺受理须写明欠缺的材料和补齐期限。", "List the missing materials and the deadline."
+            )
+        limit = tolerance_limit(calendar, made_on, matter_key)
+        if not made_on < materials_due <= limit:
+            raise UserError(
+                f"补齐期限须在 {made_on} 之后、不晚于 {limit}（该事项承诺办结时限）。",
+                f"The deadline must be after {made_on} and no later than {limit}.",
+            )
+    for _attempt in range(5):
+        code = await next_code(session, region, made_on)
+        row = Commitment(
+            code=code,
+            subject_id=subject.id,
+            kind=kind,
+            matter=matter[:500],
+            content=content,
+            liability=liability,
+            letter=letter,
+            made_on=made_on,
+            missing_materials=missing_materials,
+            materials_due=materials_due,
+            accepting_unit="交通运输局",
+            repair_application_id=repair_application_id,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            continue  # another chat took this serial at the same moment
+        break
+    else:
+        raise RuntimeError("could not allocate a commitment code")
+    if kind == CommitmentKind.TOLERANCE and materials_due is not None:
+        session.add(
+            Deadline(
+                kind="tolerance_materials",
+                ref_kind="commitment",
+                ref_id=row.id,
+                subject_id=subject.id,
+                due_on=materials_due,
+            )
+        )
+    await log_change(
+        session,
+        actor=actor,
+        action="commitment.make",
+        entity="commitment",
+        entity_id=row.id,
+        subject_id=subject.id,
+        after={"code": code, "kind": kind, "matter": matter},
+    )
+    return row
+
+
+async def subject_commitments(session: AsyncSession, subject_id: int) -> list[Commitment]:
+    stmt = select(Commitment).where(Commitment.subject_id == subject_id).order_by(col(Commitment.id).desc())
+    return list((await session.exec(stmt.limit(20))).all())
+
+
+FULFILMENT_LABELS = {
+    Fulfilment.PENDING: "待认定",
+    Fulfilment.FULL: "全部履行",
+    Fulfilment.PARTIAL: "部分履行",
+    Fulfilment.NONE: "全部未履行",
+}
+
+
+async def decide_fulfilment(
+    session: AsyncSession,
+    commitment_id: int,
+    outcome: Fulfilment,
+    *,
+    staff: Staff,
+    today: date,
+    expected_version: int,
+    unfulfilled: str = "",
+) -> Commitment:
+    """Staff mark 全部履行 / 部分履行 / 全部未履行; a breach becomes a credit record with the letter's
+    liability, and the subject is told."""
+    row = await session.get(Commitment, commitment_id, with_for_update=True)
+    if row is None:
+        raise UserError("找不到该承诺。", "No such commitment.")
+    if row.version != expected_version or row.fulfilment != Fulfilment.PENDING:
+        raise UserError(
+            f"该承诺已由他人认定为「{FULFILMENT_LABELS[Fulfilment(row.fulfilment)]}」。",
+            "Someone else already decided this commitment.",
+        )
+    if outcome == Fulfilment.PENDING:
+        raise ValueError("a decision cannot be 'pending'")
+    before = {"fulfilment": row.fulfilment}
+    row.fulfilment = outcome
+    row.fulfilment_decided_on = today
+    row.decided_by = staff.id
+    row.version += 1
+    if outcome != Fulfilment.FULL:
+        record = CreditRecord(
+            subject_id=row.subject_id,
+            kind=RecordKind.COMMITMENT_BREACH,
+            severity=Severity.GENERAL,
+            decision_no=f"违诺认定 {row.code}",
+            decision_date=today,
+            authority=staff.department,
+            facts=unfulfilled or FULFILMENT_LABELS[outcome],
+            content=row.liability,
+            commitment_id=row.id,
+        )
+        session.add(record)
+        await session.flush()
+        row.breach_record_id = record.id
+    await log_change(
+        session,
+        actor=f"staff:{staff.id}",
+        action="commitment.fulfilment",
+        entity="commitment",
+        entity_id=row.id,
+        subject_id=row.subject_id,
+        before=before,
+        after={"fulfilment": outcome, "breach_record_id": row.breach_record_id},
+    )
+    await notify_subject(
+        session,
+        row.subject_id,
+        event_key=f"commitment:{row.id}:fulfilment",
+        template="commitment_decided",
+        legally_required=True,
+        context={
+            "code": row.code,
+            "outcome": FULFILMENT_LABELS[outcome],
+            "liability": row.liability,
+            "breach": outcome != Fulfilment.FULL,
+            "unfulfilled": unfulfilled,
+        },
+    )
+    return row

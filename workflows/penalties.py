@@ -1,0 +1,178 @@
+"""A penalty arrives (recorded by staff or imported): the record, its 双公示 deadline, and 三书同达 — the
+decision notice, the 信用修复告知书 and the 信用异议申请流程告知书 served together to the subject's bound
+chats, or on binding when none is bound yet. Also the automatic take-down at the maximum period.
+Rules: domain-rules §2, §4, §6."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import CreditRecord, RecordKind, RecordStatus, Severity
+from workflows import labels, rules
+from workflows.applications import set_deadline
+from workflows.audit import log_change
+from workflows.calendar import WorkdayCalendar
+from workflows.notices import notice_button, notify_subject, subject_chats
+from workflows.records import publicity_window, repair_eligibility
+
+# 三书同达 (Wenshui 2024 plan item 10 [P]); the third notice's official definition was not found (§6).
+SANSHU_TEMPLATES = ("sanshu_decision", "sanshu_repair_notice", "sanshu_objection_notice")
+
+
+async def record_penalty(
+    session: AsyncSession, *, actor: str, calendar: WorkdayCalendar, now: datetime, today: date, **fields: Any
+) -> CreditRecord:
+    """Store a penalty decision, open its 7-working-day publication deadline and serve 三书同达."""
+    if fields.get("severity") is None:
+        fields["severity"] = rules.classify_penalty(
+            fields.get("penalty_type"), fields.get("fine_wan"), fields.get("procedure")
+        )
+    record = CreditRecord(kind=RecordKind.PENALTY, **fields)
+    window = publicity_window(record.kind, Severity(record.severity), record.decision_date)
+    assert window is not None
+    record.publicity_end = record.publicity_end or window.max_end
+    session.add(record)
+    await session.flush()
+    await set_deadline(
+        session,
+        kind="publication",
+        ref_kind="credit_record",
+        ref_id=record.id or 0,
+        subject_id=record.subject_id,
+        due_on=calendar.add_workdays(record.decision_date, rules.PUBLICATION_WORKDAYS),
+    )
+    await log_change(
+        session,
+        actor=actor,
+        action="record.create",
+        entity="credit_record",
+        entity_id=record.id,
+        subject_id=record.subject_id,
+        after={"decision_no": record.decision_no, "severity": record.severity},
+    )
+    await serve_notices(session, record, today=today, now=now, calendar=calendar)
+    return record
+
+
+def notice_context(record: CreditRecord, today: date, calendar: WorkdayCalendar) -> dict[str, Any]:
+    window = publicity_window(
+        record.kind, Severity(record.severity), record.decision_date, record.publicity_end
+    )
+    assert window is not None
+    elig = repair_eligibility(record, today, calendar)
+    return {
+        "record_id": record.id,
+        "decision_no": record.decision_no,
+        "decision_date": record.decision_date,
+        "authority": record.authority,
+        "penalty_type": record.penalty_type or "",
+        "content": record.content,
+        "facts": record.facts,
+        "severity": labels.label(labels.SEVERITY, record.severity),
+        "regime": window.regime.name,
+        "published": window.published,
+        "publicity_start": window.start,
+        "min_end": window.min_end,
+        "max_end": window.max_end,
+        "repair_from": elig.from_date,
+        "repair_note": elig.zh,
+        "repair_decide_workdays": rules.REPAIR_DECIDE_WORKDAYS,
+        "objection_workdays": rules.OBJECTION_DECIDE_WORKDAYS,
+        "objection_reasons": list(rules.OBJECTION_REASONS),
+    }
+
+
+async def serve_notices(
+    session: AsyncSession, record: CreditRecord, *, today: date, now: datetime, calendar: WorkdayCalendar
+) -> bool:
+    """Queue the three notices for every bound chat; False (and nothing written) when none is bound."""
+    if not await subject_chats(session, record.subject_id):
+        return False
+    context = notice_context(record, today, calendar)
+    buttons = {
+        "sanshu_repair_notice": [
+            [notice_button("🛠 申请信用修复", "🛠 Apply for repair", "repair.start", record_id=record.id)]
+        ],
+        "sanshu_objection_notice": [
+            [notice_button("⚖️ 提出异议", "⚖️ Object", "objection.start", record_id=record.id)]
+        ],
+    }
+    for template in SANSHU_TEMPLATES:
+        await notify_subject(
+            session,
+            record.subject_id,
+            event_key=f"record:{record.id}:{template}",
+            template=template,
+            context=context,
+            buttons=buttons.get(template),
+            legally_required=True,
+            kind="sanshu",
+        )
+    record.notices_served_at = now
+    return True
+
+
+async def serve_pending_notices(
+    session: AsyncSession, subject_id: int, *, today: date, now: datetime, calendar: WorkdayCalendar
+) -> int:
+    """On binding: a subject not bound when its penalties arrived gets their notices now."""
+    stmt = select(CreditRecord).where(
+        CreditRecord.subject_id == subject_id,
+        CreditRecord.kind == RecordKind.PENALTY,
+        CreditRecord.status == RecordStatus.PUBLISHED,
+        col(CreditRecord.notices_served_at).is_(None),
+    )
+    served = 0
+    for record in (await session.exec(stmt)).all():
+        served += await serve_notices(session, record, today=today, now=now, calendar=calendar)
+    return served
+
+
+async def take_down_expired(
+    session: AsyncSession, *, today: date, actor: str = "system"
+) -> list[CreditRecord]:
+    """Records past their maximum publicity end are taken down without an application (§4.2), and the
+    subject is told. Idempotent: a second run finds nothing."""
+    stmt = select(CreditRecord).where(
+        CreditRecord.status == RecordStatus.PUBLISHED,
+        col(CreditRecord.kind).in_(
+            [RecordKind.PENALTY, RecordKind.DISHONESTY_LIST, RecordKind.COMMITMENT_BREACH]
+        ),
+    )
+    taken: list[CreditRecord] = []
+    for record in (await session.exec(stmt)).all():
+        window = publicity_window(
+            record.kind, Severity(record.severity), record.decision_date, record.publicity_end
+        )
+        if window is None or window.max_end >= today:
+            continue
+        record.status = RecordStatus.EXPIRED
+        record.status_changed_on = today
+        await log_change(
+            session,
+            actor=actor,
+            action="record.expired",
+            entity="credit_record",
+            entity_id=record.id,
+            subject_id=record.subject_id,
+            before={"status": RecordStatus.PUBLISHED},
+            after={"status": RecordStatus.EXPIRED, "max_end": window.max_end.isoformat()},
+        )
+        await notify_subject(
+            session,
+            record.subject_id,
+            event_key=f"record:{record.id}:expired",
+            template="record_taken_down",
+            kind="decision",
+            context={
+                "decision_no": record.decision_no,
+                "decision_date": record.decision_date,
+                "max_end": window.max_end,
+            },
+        )
+        taken.append(record)
+    return taken
