@@ -26,7 +26,7 @@ from models.db import is_sqlite
 from workflows import rules
 from workflows.audit import log_change
 from workflows.clock import utc_now
-from workflows.errors import UserError
+from workflows.errors import ForgedAttempt, UserError
 from workflows.identity import resolve_identity
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,11 @@ class Engine:
                     state.updated_at = utc_now(self.services.clock)
                 return ctx.outcome
             except UserError as err:
-                # Rolled back: the conversation stays where it was and nothing is written.
+                # Rolled back: the conversation stays where it was and nothing is written...
+                if isinstance(err, ForgedAttempt):  # ...except the trace of a forged attempt.
+                    async with session.begin():
+                        await log_change(session, actor=f"chat:{event.channel}:{event.chat_id}", action=err.action,
+                                         entity=err.entity, entity_id=err.entity_id)
                 return Outcome([Reply(err.text(lang))], err.text(lang)[:190] if event.callback else None)
 
     async def _load_state(self, session: AsyncSession, event: Event) -> ConversationState:

@@ -13,3 +13,16 @@ class UserError(Exception):
 
     def text(self, lang: str = "zh") -> str:
         return self.en if lang == "en" else self.zh
+
+
+class ForgedAttempt(UserError):
+    """A request for something that is not the caller's (another subject's record, a staff action by a
+    non-staff chat). The engine rolls the event back and then writes `audit` in its own transaction, so
+    the trace survives the refusal."""
+
+    def __init__(self, zh: str, en: str | None = None, *, action: str, entity: str = "",
+                 entity_id: object | None = None) -> None:
+        super().__init__(zh, en)
+        self.action = action
+        self.entity = entity
+        self.entity_id = entity_id

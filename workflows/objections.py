@@ -21,7 +21,7 @@ from workflows.applications import (
 )
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
-from workflows.errors import UserError
+from workflows.errors import ForgedAttempt, UserError
 from workflows.materials import Upload, store
 from workflows.notices import notify_subject
 
@@ -62,14 +62,9 @@ async def _target(
     elif violation_id is not None:
         target = await session.get(DriverViolation, violation_id)
     if target is None or target.subject_id != subject.id:
-        await log_change(
-            session,
-            actor=actor,
-            action="objection.forged",
-            entity="credit_record" if record_id else "driver_violation",
-            entity_id=record_id or violation_id,
-        )
-        raise UserError("找不到这条记录，或它不属于您。", "Record not found for you.")
+        raise ForgedAttempt("找不到这条记录，或它不属于您。", "Record not found for you.", action="objection.forged",
+                            entity="credit_record" if record_id else "driver_violation",
+                            entity_id=record_id or violation_id)
     return target
 
 

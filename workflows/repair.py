@@ -30,7 +30,7 @@ from workflows.applications import (
 )
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
-from workflows.errors import UserError
+from workflows.errors import ForgedAttempt, UserError
 from workflows.materials import Upload, store
 from workflows.notices import notify_subject
 from workflows.records import record_of_subject, repair_eligibility
@@ -111,10 +111,8 @@ async def start(
     assert subject.id is not None
     record = await record_of_subject(session, subject.id, record_id)
     if record is None:
-        await log_change(
-            session, actor=actor, action="repair.forged", entity="credit_record", entity_id=record_id
-        )
-        raise UserError("找不到这条记录，或它不属于您绑定的企业。", "Record not found for your enterprise.")
+        raise ForgedAttempt("找不到这条记录，或它不属于您绑定的企业。", "Record not found for your enterprise.",
+                            action="repair.forged", entity="credit_record", entity_id=record_id)
     existing = await open_application(session, record.id or 0)
     if existing is not None and existing.status == ApplicationStatus.DRAFT:
         return Started(existing, True)

@@ -129,7 +129,8 @@ async def record_detail(ctx: Ctx, payload: dict) -> None:
         if value not in (None, ""):
             lines.append(f"{ctx.t(zh, en)}：{value}")
     actions = []
-    if repair_eligibility(record, ctx.today, ctx.services.calendar).eligible_now:
+    if record.status == RecordStatus.PUBLISHED and record.kind != RecordKind.EVALUATION:
+        # Offered even before the date: pressing it says plainly why not and from when.
         actions.append(
             ctx.button(ctx.t("🛠 申请修复", "🛠 Apply for repair"), "repair.start", record_id=record.id)
         )
