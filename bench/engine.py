@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
+import itertools
+import logging
 import math
+import os
 import platform
 import random
 import re
@@ -28,21 +32,24 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, create_engine, event, insert
+from sqlmodel import SQLModel
 
 from bot.app import App, build_app
 from bot.engine import CRASH_TEXT
 from models import (
+    ApplicationStatus,
     AssessmentCycle,
     ChatBinding,
     CreditRecord,
     DriverViolation,
+    Objection,
     RecordKind,
     RecordStatus,
     Severity,
@@ -63,6 +70,7 @@ except ModuleNotFoundError:  # `python bench/engine.py`: the repository root is 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.support.chat import ChatUser
 
+KEEP_DIR = Path(__file__).resolve().parents[1] / "var" / "bench"  # --keep; var/ is git-ignored
 CHANNEL = "bench"
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # the tests' frozen Tuesday: dates stay reproducible
 SEED = 20261124
@@ -123,8 +131,6 @@ class Built:
     path: Path
     seconds: float
     rows: dict[str, int]
-    enterprise_ids: list[int]  # fewest records first
-    driver_ids: list[int]
 
 
 def uscc(serial: int) -> str:
@@ -266,7 +272,29 @@ def _cycle_rows(
             }
 
 
-def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def _objection_rows(counts: Sequence[int], rng: random.Random) -> Iterator[dict[str, Any]]:
+    """One record in a hundred was objected to, most of those decided. Record ids follow insertion order
+    (a fresh table numbers its rows from 1), and `counts` says whose each record is."""
+    starts = list(itertools.accumulate(counts, initial=0))
+    for serial, position in enumerate(sorted(rng.sample(range(starts[-1]), starts[-1] // 100))):
+        status = rng.choices(
+            (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.SUBMITTED),
+            (45, 45, 10),
+        )[0]
+        yield {
+            "ref_no": f"YY{NOW:%Y}{serial:08d}",
+            "subject_id": bisect.bisect_right(starts, position),
+            "record_id": position + 1,
+            "reason": "信息错误",
+            "description": "处罚决定书文号与原件不一致",
+            "status": status.value,
+            "draft": {},
+            "version": 0,
+            "created_at": NOW,
+        }
+
+
+def _chunks(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     chunk: list[dict[str, Any]] = []
     for row in rows:
         chunk.append(row)
@@ -295,22 +323,24 @@ def build_database(path: Path, sc: Scale, users: int) -> Built:
     with db.begin() as conn:
         conn.exec_driver_sql("PRAGMA synchronous=OFF")  # a throw-away file: no need to survive a crash
 
-        def put(table: Table, source: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> None:
-            for chunk in _chunks(iter(source)):
+        def put(model: type[SQLModel], source: Iterable[dict[str, Any]]) -> None:
+            table: Table = model.__table__  # type: ignore[attr-defined]
+            for chunk in _chunks(source):
                 conn.execute(insert(table), chunk)
                 rows[table.name] += len(chunk)
 
-        put(Subject.__table__, subjects)  # type: ignore[attr-defined]
-        put(CreditRecord.__table__, _record_rows(counts, rng, today))  # type: ignore[attr-defined]
-        put(DriverViolation.__table__, _violation_rows([d for d, _ in drivers], rng, today))  # type: ignore[attr-defined]
-        put(AssessmentCycle.__table__, _cycle_rows(drivers, rng, today))  # type: ignore[attr-defined]
+        put(Subject, subjects)
+        put(CreditRecord, _record_rows(counts, rng, today))
+        put(Objection, _objection_rows(counts, rng))
+        put(DriverViolation, _violation_rows([d for d, _ in drivers], rng, today))
+        put(AssessmentCycle, _cycle_rows(drivers, rng, today))
 
         # Enterprises by record count, so user k of n gets the same quantile at every scale.
         by_count = [i + 1 for i in sorted(range(sc.enterprises), key=lambda i: (counts[i], i))]
         driver_ids = [d for d, _ in drivers]
         put(
-            ChatBinding.__table__,
-            [  # type: ignore[attr-defined]
+            ChatBinding,
+            [
                 {
                     "channel": CHANNEL,
                     "chat_id": f"u{k}",
@@ -326,7 +356,7 @@ def build_database(path: Path, sc: Scale, users: int) -> Built:
     with db.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()
-    return Built(path, time.perf_counter() - started, dict(rows), by_count, driver_ids)
+    return Built(path, time.perf_counter() - started, dict(rows))
 
 
 def _pick_subjects(
@@ -360,6 +390,7 @@ class Player:
     script: tuple[str, ...]
     step: int = 0
     problems: Counter[str] = field(default_factory=Counter)
+    mix: Counter[str] = field(default_factory=Counter)  # measured events by what was sent or pressed
 
     def _next(self) -> tuple[str, str]:
         """("send", text) or ("press", label part)."""
@@ -388,6 +419,7 @@ class Player:
             outcome = await (self.user.send(arg) if kind == "send" else self.user.press(arg))
             if latencies is not None:
                 latencies.append((time.perf_counter() - started) * 1000)
+                self.mix[arg] += 1
             if any(r.text == CRASH_TEXT for r in outcome.replies):
                 self.problems["engine crash reply"] += 1
             elif outcome.callback_notice in ("按钮已过期", "按钮无效"):
@@ -409,19 +441,14 @@ class Figures:
 
     @staticmethod
     def median(runs: Sequence[Figures]) -> Figures:
-        return Figures(
-            *(
-                statistics.median(getattr(r, name) for r in runs)
-                for name in ("updates_per_s", "p50", "p95", "p99", "max")
-            )
-        )
+        return Figures(*(statistics.median(getattr(r, f.name) for r in runs) for f in fields(Figures)))
 
 
 @dataclass
 class Measured:
     concurrent: Figures
     sequential: Figures
-    events: int
+    mix: Counter[str]
     problems: Counter[str]
     statements: dict[str, tuple[Any, ...]]  # every distinct SQL statement the flows issued, with parameters
 
@@ -433,10 +460,13 @@ async def measure(path: Path, users: int, events: int, repeats: int) -> Measured
         migrate_db=False,
     )
     statements: dict[str, tuple[Any, ...]] = {}
+    shapes: set[str] = set()
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
-        if not many:
-            statements.setdefault(statement, tuple(parameters or ()))
+        shape = IN_LIST.sub("IN (…)", statement)  # one plan per statement, whatever the IN list's length
+        if not many and shape not in shapes:
+            shapes.add(shape)
+            statements[statement] = tuple(parameters or ())
 
     event.listen(app.db.sync_engine, "before_cursor_execute", capture)
     try:
@@ -465,9 +495,12 @@ async def measure(path: Path, users: int, events: int, repeats: int) -> Measured
             for p in players:
                 await p.play(max(events // 5, 5), latencies)
             sequential.append(Figures.of(latencies, time.perf_counter() - started))
-        problems = sum((p.problems for p in players), Counter())
         return Measured(
-            Figures.median(concurrent), Figures.median(sequential), events * users, problems, statements
+            Figures.median(concurrent),
+            Figures.median(sequential),
+            sum((p.mix for p in players), Counter()),
+            sum((p.problems for p in players), Counter()),
+            statements,
         )
     finally:
         await app.close()
@@ -478,6 +511,7 @@ async def measure(path: Path, users: int, events: int, repeats: int) -> Measured
 # ---------------------------------------------------------------------------------------------------
 
 SCAN = re.compile(r"\bSCAN (\w+)")
+IN_LIST = re.compile(r"IN \(\?(?:, \?)*\)")
 
 
 @dataclass(frozen=True)
@@ -486,6 +520,7 @@ class Plan:
     lines: tuple[str, ...]
     full_scans: tuple[str, ...]  # plan lines that read a whole table
     temp_sorts: tuple[str, ...]  # ORDER BY / GROUP BY without an index
+    error: str | None = None  # SQLite could not plan it (e.g. the models and the migrations disagree)
 
 
 def explain(path: Path, statements: dict[str, tuple[Any, ...]]) -> list[Plan]:
@@ -497,9 +532,12 @@ def explain(path: Path, statements: dict[str, tuple[Any, ...]]) -> list[Plan]:
         for statement, parameters in statements.items():
             if not statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
                 continue
-            lines = tuple(
-                detail for *_, detail in conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            )
+            try:
+                rows = conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
+            except sqlite3.Error as exc:
+                plans.append(Plan(statement, (), (), (), str(exc)))
+                continue
+            lines = tuple(str(row[-1]) for row in rows)
             scans = tuple(line for line in lines if (m := SCAN.search(line)) and m.group(1) in tables)
             sorts = tuple(line for line in lines if "TEMP B-TREE" in line)
             plans.append(Plan(statement, lines, scans, sorts))
@@ -519,8 +557,8 @@ def table_sizes(path: Path) -> dict[str, int]:
 
 def _short(statement: str, width: int = 150) -> str:
     one_line = " ".join(statement.split())
-    # The long column lists say nothing about the plan.
-    one_line = re.sub(r"^SELECT .+? FROM", "SELECT … FROM", one_line)
+    # Long column lists say nothing about the plan.
+    one_line = re.sub(r"SELECT (?:(?! FROM ).){40,}? FROM", "SELECT … FROM", one_line)
     return one_line if len(one_line) <= width else one_line[: width - 1] + "…"
 
 
@@ -556,18 +594,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.users < 1 or args.events < 1 or args.repeats < 1:
         parser.error("--users, --events and --repeats must be at least 1")
+    logging.basicConfig(level=logging.WARNING, format="  [%(levelname)s %(name)s] %(message)s")
+    logging.getLogger("bot.engine").addFilter(_FirstOfEachKind())
 
-    workdir = Path("var/bench") if args.keep else Path(tempfile.mkdtemp(prefix="bench-engine-"))
+    workdir = KEEP_DIR if args.keep else Path(tempfile.mkdtemp(prefix="bench-engine-"))
     print(
         f"信用交通助手 engine bench — Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-        f"{platform.machine()}, {_cpus()} CPUs"
-    )
-    print(
+        f"{platform.machine()}, {_cpus()} CPUs\n"
         f"{args.users} users × {args.events} events, {args.repeats} repeats (medians); "
         f"enterprise round {' → '.join(ENTERPRISE_ROUND)}; driver round {' → '.join(DRIVER_ROUND)}\n"
     )
     results: dict[int, Measured] = {}
-    last_path: Path | None = None
     try:
         for factor in sorted(set(args.scales)):
             sc = scale(factor)
@@ -577,43 +614,64 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"{sc.label}: {sc.enterprises:,} enterprises, {sc.drivers:,} drivers, {sc.records:,} records — "
                 f"built in {built.seconds:.1f} s ({sizes})"
             )
-            measured = asyncio.run(measure(built.path, args.users, args.events, args.repeats))
-            results[factor] = measured
-            last_path = built.path
-            print(f"  {'':<22} {'updates/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-            print(_row(f"{args.users} users at once", measured.concurrent))
-            print(_row("one at a time", measured.sequential))
-            if measured.problems:
-                print("  problems: " + ", ".join(f"{k} ×{v}" for k, v in measured.problems.most_common()))
-            print()
-
-        if len(results) >= 2:
-            small, large = min(results), max(results)
-            a, b = results[small], results[large]
-            print(
-                f"p99 growth {large}x/{small}x data: {args.users} users at once "
-                f"{b.concurrent.p99 / a.concurrent.p99:.2f}x, one at a time {b.sequential.p99 / a.sequential.p99:.2f}x"
-            )
-        for factor, m in sorted(results.items()):
-            print(
-                f"p99 < {P99_TARGET_MS:.0f} ms at {factor}x: {args.users} users at once "
-                f"{_verdict(m.concurrent.p99 < P99_TARGET_MS)} ({m.concurrent.p99:.1f} ms), one at a time "
-                f"{_verdict(m.sequential.p99 < P99_TARGET_MS)} ({m.sequential.p99:.1f} ms)"
-            )
-        if len(results) >= 2:
-            growths = (b.concurrent.p99 / a.concurrent.p99, b.sequential.p99 / a.sequential.p99)
-            print(
-                f"growth ≤ {GROWTH_TARGET}x: {args.users} users at once {_verdict(growths[0] <= GROWTH_TARGET)}, "
-                f"one at a time {_verdict(growths[1] <= GROWTH_TARGET)}"
-            )
-
-        if last_path is not None:
-            _print_plans(last_path, results[max(results)].statements)
+            results[factor] = asyncio.run(measure(built.path, args.users, args.events, args.repeats))
+            _print_scale(results[factor], args.users)
+        _print_verdicts(results, args.users)
+        if results:
+            largest = max(results)
+            _print_plans(workdir / f"engine-{scale(largest).label}.db", results[largest].statements)
     finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
+        if args.keep:
             print(f"\ndatabases kept in {workdir.resolve()}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+class _FirstOfEachKind(logging.Filter):
+    """One traceback per kind of engine failure is enough: the problems line counts them all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[object, object]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = (record.msg, record.exc_info[0] if record.exc_info else None)
+        if kind in self.seen:
+            return False
+        self.seen.add(kind)
+        return True
+
+
+def _print_scale(m: Measured, users: int) -> None:
+    print(f"  {'':<22} {'updates/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(_row(f"{users} users at once", m.concurrent))
+    print(_row("one at a time", m.sequential))
+    # Little's law: users with no think time wait, on average, for everyone else's event.
+    print(
+        f"  at once, the mean wait is users ÷ updates/s = {users / m.concurrent.updates_per_s * 1000:.0f} ms"
+    )
+    print("  events: " + ", ".join(f"{what} {n:,}" for what, n in m.mix.most_common()))
+    if m.problems:
+        print("  PROBLEMS: " + ", ".join(f"{what} ×{n:,}" for what, n in m.problems.most_common()))
+    print()
+
+
+def _print_verdicts(results: dict[int, Measured], users: int) -> None:
+    for factor, m in sorted(results.items()):
+        print(
+            f"p99 < {P99_TARGET_MS:.0f} ms at {factor}x: {users} users at once "
+            f"{_verdict(m.concurrent.p99 < P99_TARGET_MS)} ({m.concurrent.p99:.1f} ms), one at a time "
+            f"{_verdict(m.sequential.p99 < P99_TARGET_MS)} ({m.sequential.p99:.1f} ms)"
+        )
+    if len(results) < 2:
+        return
+    small, large = results[min(results)], results[max(results)]
+    at_once = large.concurrent.p99 / small.concurrent.p99
+    one = large.sequential.p99 / small.sequential.p99
+    print(
+        f"p99 {max(results)}x/{min(results)}x data: {users} users at once {at_once:.2f}x, one at a time {one:.2f}x"
+        f" — growth ≤ {GROWTH_TARGET}x: {_verdict(at_once <= GROWTH_TARGET)}, {_verdict(one <= GROWTH_TARGET)}"
+    )
 
 
 def _print_plans(path: Path, statements: dict[str, tuple[Any, ...]]) -> None:
@@ -621,23 +679,26 @@ def _print_plans(path: Path, statements: dict[str, tuple[Any, ...]]) -> None:
     plans = explain(path, statements)
     print(f"\nQuery plans ({len(plans)} distinct statements the flows issued, on the largest data set):")
     for plan in plans:
-        flag = "SCAN!" if plan.full_scans else "sort " if plan.temp_sorts else "ok   "
+        flag = (
+            "ERROR" if plan.error else "SCAN!" if plan.full_scans else "sort " if plan.temp_sorts else "ok   "
+        )
         print(f"  {flag} {_short(plan.statement)}")
-        for line in plan.lines:
+        for line in plan.lines or (f"cannot explain: {plan.error}",):
             print(f"          {line}")
     scans = [(p, line) for p in plans for line in p.full_scans]
+    failed = sum(1 for p in plans if p.error)
     if scans:
         print("Full table scans (missing index?):")
         for plan, line in scans:
             table = SCAN.search(line).group(1)  # type: ignore[union-attr]
             print(f"  {line} ({sizes.get(table, 0):,} rows) in: {_short(plan.statement, 110)}")
     else:
-        print("No full table scan in any statement.")
+        print(f"No full table scan in the {len(plans) - failed} statements explained.")
+    if failed:
+        print(f"{failed} statement(s) could not be explained: see ERROR above.")
 
 
 def _cpus() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -84,19 +83,16 @@ class Ctx:
         """A button whose data is an opaque token; the action and payload stay on the server."""
         if self._new_screen is None:
             self._new_screen = self.state.screen + 1
-        token = secrets.token_urlsafe(9)  # 12 characters
-        self.session.add(
-            ButtonToken(
-                token=token,
-                channel=self.state.channel,
-                chat_id=self.state.chat_id,
-                action=action,
-                payload=payload,
-                screen=self._new_screen,
-                persistent=persistent,
-            )
+        token = ButtonToken(
+            channel=self.state.channel,
+            chat_id=self.state.chat_id,
+            action=action,
+            payload=payload,
+            screen=self._new_screen,
+            persistent=persistent,
         )
-        return Button(label, token)
+        self.session.add(token)
+        return Button(label, token.token)
 
     async def finish(self) -> None:
         """A new keyboard makes the older ones stale: drop their tokens (persistent ones stay)."""

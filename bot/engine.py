@@ -76,8 +76,13 @@ class Engine:
                 # Rolled back: the conversation stays where it was and nothing is written...
                 if isinstance(err, ForgedAttempt):  # ...except the trace of a forged attempt.
                     async with session.begin():
-                        await log_change(session, actor=f"chat:{event.channel}:{event.chat_id}", action=err.action,
-                                         entity=err.entity, entity_id=err.entity_id)
+                        await log_change(
+                            session,
+                            actor=f"chat:{event.channel}:{event.chat_id}",
+                            action=err.action,
+                            entity=err.entity,
+                            entity_id=err.entity_id,
+                        )
                 return Outcome([Reply(err.text(lang))], err.text(lang)[:190] if event.callback else None)
 
     async def _load_state(self, session: AsyncSession, event: Event) -> ConversationState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -85,13 +86,18 @@ class ConversationState(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+def new_token() -> str:
+    """12 URL-safe characters: unguessable, and well within Telegram's 64-byte callback_data."""
+    return secrets.token_urlsafe(9)
+
+
 class ButtonToken(SQLModel, table=True):
     """Callback data is an opaque token (Telegram allows 64 bytes); the action lives here, server-side."""
 
     __tablename__ = "button_token"
     __table_args__ = (Index("ix_button_token_chat_screen", "channel", "chat_id", "screen"),)
 
-    token: str = Field(primary_key=True, max_length=16)
+    token: str = Field(default_factory=new_token, primary_key=True, max_length=16)
     channel: str = Field(max_length=16)
     chat_id: str = Field(max_length=64)
     action: str = Field(max_length=64)

@@ -55,7 +55,9 @@ class CreditRecord(SQLModel, table=True):
     obligations_fulfilled_on: date | None = None  # 履行法定义务之日 (fine paid, rectified)
     published_at: datetime | None = None  # 双公示 publication time (7-working-day limit)
     notices_served_at: datetime | None = None  # 三书同达 delivered; None while the subject has no bound chat
-    commitment_id: int | None = None  # breach records: the commitment broken (no FK: commitment → repair → record)
+    commitment_id: int | None = (
+        None  # breach records: the commitment broken (no FK: commitment → repair → record)
+    )
     status_changed_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -12,9 +12,9 @@ Guarantees (design: Scheduler and delivery):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -174,19 +174,22 @@ class Dispatcher:
         )
         async with self.sessions() as session, session.begin():
             if session.get_bind().dialect.name == "postgresql":
-                # Rows another dispatcher is claiming right now are skipped, not waited for.
+                # Rows another dispatcher is claiming right now are skipped, not waited for. A separate
+                # SELECT, not `UPDATE ... WHERE id IN (SELECT ... LIMIT ... FOR UPDATE)`: PostgreSQL may
+                # rescan such a subquery and lock (and claim) more than `batch` rows.
                 candidates = candidates.with_for_update(skip_locked=True)
-            # Re-checking _due in the UPDATE keeps SQLite's plain UPDATE correct without row locks.
+            picked = list((await session.exec(candidates)).all())
+            if not picked:
+                return [], now
+            # Re-checking _due keeps SQLite's plain UPDATE correct without row locks.
             claim = (
                 update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(candidates), self._due(now))
+                .where(col(OutboxMessage.id).in_(picked), self._due(now))
                 .values(status=OutboxStatus.SENDING, claimed_by=self.instance, claimed_at=now)
                 .returning(col(OutboxMessage.id))
             )
             conn = await session.connection()
             ids = list((await conn.execute(claim)).scalars())
-            if not ids:
-                return [], now
             rows = await session.exec(
                 select(OutboxMessage)
                 .where(col(OutboxMessage.id).in_(ids))
@@ -208,8 +211,8 @@ class Dispatcher:
             outcome = await self._attempt(row, claimed_at)
         except DATABASE_ERRORS:
             raise
-        except Exception as err:  # a bug in a Sender or a malformed row must not stall the whole outbox
-            log.exception("outbox %s: unexpected error while delivering", row.id)
+        except Exception as err:  # a malformed row (e.g. a button without "action") must not stall the outbox
+            log.exception("outbox %s: unexpected error while preparing", row.id)
             outcome = self._retry_or_fail(row, f"{type(err).__name__}: {err}")
         if outcome is None:
             return
@@ -236,6 +239,9 @@ class Dispatcher:
             return self._retry_or_fail(row, str(err) or type(err).__name__)
         except PermanentFailure as err:
             return _Outcome(OutboxStatus.FAILED, str(err) or type(err).__name__)
+        except Exception as err:  # a Sender breaking its contract (even with an OSError) is not a DB outage
+            log.exception("outbox %s: %s sender raised outside the delivery contract", row.id, row.channel)
+            return self._retry_or_fail(row, f"{type(err).__name__}: {err}")
         return _Outcome(OutboxStatus.SENT)
 
     def _retry_or_fail(self, row: OutboxMessage, error: str) -> _Outcome:
@@ -275,20 +281,17 @@ class Dispatcher:
     @staticmethod
     def _button(session: AsyncSession, row: OutboxMessage, spec: dict[str, Any], lang: str) -> OutgoingButton:
         # Persistent: a notice's buttons stay valid after the chat moves on (screen is then not checked).
-        token = secrets.token_urlsafe(9)  # 12 characters, as bot/context.py makes them
-        session.add(
-            ButtonToken(
-                token=token,
-                channel=row.channel,
-                chat_id=row.chat_id,
-                action=spec["action"],
-                payload=spec.get("payload") or {},
-                screen=0,
-                persistent=True,
-            )
+        token = ButtonToken(
+            channel=row.channel,
+            chat_id=row.chat_id,
+            action=spec["action"],
+            payload=spec.get("payload") or {},
+            screen=0,
+            persistent=True,
         )
+        session.add(token)
         label = spec.get("label_en") if lang == "en" and spec.get("label_en") else spec["label"]
-        return OutgoingButton(str(label), token)
+        return OutgoingButton(str(label), token.token)
 
     # ---- recording the outcome ---------------------------------------------------------------------
 
@@ -357,7 +360,5 @@ def _clip(text: str | None, limit: int = MAX_ERROR_LENGTH) -> str | None:
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     """Sleep up to `seconds`, waking at once when stop is set."""
-    try:
+    with contextlib.suppress(TimeoutError):  # the timeout is the normal way out
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass

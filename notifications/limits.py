@@ -17,6 +17,9 @@ GLOBAL_MESSAGES_PER_SECOND = 30  # "not more than about 30 messages per second" 
 PER_CHAT_MESSAGES_PER_SECOND = 1  # "avoid sending more than one message per second" in one chat
 PER_GROUP_MESSAGES_PER_MINUTE = 20  # "not more than 20 messages per minute" in the same group
 
+MAX_MESSAGE_LENGTH = 4096  # Bot API sendMessage: text of 1-4096 characters
+MAX_CALLBACK_DATA_BYTES = 64  # Bot API InlineKeyboardButton.callback_data: 1-64 bytes
+
 GROUP_WINDOW_SECONDS = 60.0
 _PRUNE_ABOVE = 1024  # idle per-chat windows are dropped once this many are tracked
 

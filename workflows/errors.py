@@ -20,8 +20,15 @@ class ForgedAttempt(UserError):
     non-staff chat). The engine rolls the event back and then writes `audit` in its own transaction, so
     the trace survives the refusal."""
 
-    def __init__(self, zh: str, en: str | None = None, *, action: str, entity: str = "",
-                 entity_id: object | None = None) -> None:
+    def __init__(
+        self,
+        zh: str,
+        en: str | None = None,
+        *,
+        action: str,
+        entity: str = "",
+        entity_id: object | None = None,
+    ) -> None:
         super().__init__(zh, en)
         self.action = action
         self.entity = entity

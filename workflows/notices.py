@@ -41,8 +41,10 @@ async def enqueue(
     subject_id: int | None = None,
     staff_id: int | None = None,
     legally_required: bool = False,
+    now: datetime | None = None,
 ) -> bool:
-    """Insert one outbox row unless its dedupe key exists. Returns True when a row was written."""
+    """Insert one outbox row unless its dedupe key exists. Returns True when a row was written.
+    `now` (the injected clock) makes the row due from then; default: the wall clock."""
     values = {
         "dedupe_key": dedupe_key[:200],
         "channel": channel,
@@ -56,6 +58,8 @@ async def enqueue(
         "legally_required": legally_required,
     }
     row = OutboxMessage(**values)  # fills defaults (status, timestamps) the same way as the ORM would
+    if now is not None:
+        row.next_attempt_at = row.created_at = now
     data = row.model_dump(exclude={"id"})
     bind = session.get_bind()
     dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
@@ -79,6 +83,7 @@ async def notify_subject(
     kind: str = "notice",
     buttons: list[list[dict[str, Any]]] | None = None,
     legally_required: bool = False,
+    now: datetime | None = None,
 ) -> int:
     """One row per bound chat of the subject; the key makes a repeated call write nothing new."""
     written = 0
@@ -94,6 +99,7 @@ async def notify_subject(
             buttons=buttons,
             subject_id=subject_id,
             legally_required=legally_required,
+            now=now,
         )
     return written
 
@@ -108,6 +114,7 @@ async def notify_staff(
     kind: str = "notice",
     buttons: list[list[dict[str, Any]]] | None = None,
     legally_required: bool = False,
+    now: datetime | None = None,
 ) -> int:
     stmt = select(ChatBinding).where(ChatBinding.staff_id == staff.id, col(ChatBinding.active).is_(True))
     written = 0
@@ -123,5 +130,6 @@ async def notify_staff(
             buttons=buttons,
             staff_id=staff.id,
             legally_required=legally_required,
+            now=now,
         )
     return written

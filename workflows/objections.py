@@ -62,9 +62,13 @@ async def _target(
     elif violation_id is not None:
         target = await session.get(DriverViolation, violation_id)
     if target is None or target.subject_id != subject.id:
-        raise ForgedAttempt("找不到这条记录，或它不属于您。", "Record not found for you.", action="objection.forged",
-                            entity="credit_record" if record_id else "driver_violation",
-                            entity_id=record_id or violation_id)
+        raise ForgedAttempt(
+            "找不到这条记录，或它不属于您。",
+            "Record not found for you.",
+            action="objection.forged",
+            entity="credit_record" if record_id else "driver_violation",
+            entity_id=record_id or violation_id,
+        )
     return target
 
 
@@ -333,6 +337,7 @@ async def decide(
             event_key=f"objection:{obj.id}:{action}",
             template=f"objection_{action}",
             legally_required=True,
+            now=now,
             kind="decision",
             context={
                 "ref_no": obj.ref_no,

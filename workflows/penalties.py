@@ -110,6 +110,7 @@ async def serve_notices(
             context=context,
             buttons=buttons.get(template),
             legally_required=True,
+            now=now,
             kind="sanshu",
         )
     record.notices_served_at = now

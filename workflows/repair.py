@@ -111,8 +111,13 @@ async def start(
     assert subject.id is not None
     record = await record_of_subject(session, subject.id, record_id)
     if record is None:
-        raise ForgedAttempt("找不到这条记录，或它不属于您绑定的企业。", "Record not found for your enterprise.",
-                            action="repair.forged", entity="credit_record", entity_id=record_id)
+        raise ForgedAttempt(
+            "找不到这条记录，或它不属于您绑定的企业。",
+            "Record not found for your enterprise.",
+            action="repair.forged",
+            entity="credit_record",
+            entity_id=record_id,
+        )
     existing = await open_application(session, record.id or 0)
     if existing is not None and existing.status == ApplicationStatus.DRAFT:
         return Started(existing, True)
@@ -363,6 +368,7 @@ async def decide(
         template=f"repair_{action}",
         context=context,
         legally_required=action != "accept",
+        now=now,
         kind="decision",
         buttons=[
             [

@@ -234,6 +234,7 @@ def matter(key: str) -> Matter:
             return m
     raise KeyError(key)
 
+
 # ---------------------------------------------------------------------------------------------------
 # 信用分级分类监管 (domain-rules §11, §18 Zaozhuang #8): credit class → supervision tier.
 # ---------------------------------------------------------------------------------------------------
@@ -247,17 +248,24 @@ class SupervisionTier:
     measures: tuple[str, ...]
 
 
-SUPERVISION_SOURCE = Source("秦皇岛 2025 transport 双随机 plan (ratios); measures from the source plans", "[V]/[P]")
+SUPERVISION_SOURCE = Source(
+    "秦皇岛 2025 transport 双随机 plan (ratios); measures from the source plans", "[V]/[P]"
+)
 SUPERVISION_TIERS: tuple[SupervisionTier, ...] = (
     SupervisionTier("守信", 0.01, "原则上不超过 1 次", ("优先办理", "信易+ 激励", "减少检查频次")),
     SupervisionTier("警示", 0.10, "1 次", ("诚信教育行政指导", "信用承诺", "提醒约谈")),
     SupervisionTier("失信", 0.50, "2 次及以上", ("告诫约谈", "从严监管", "不适用告知承诺、容缺受理")),
-    SupervisionTier("严重失信", 0.80, "重点检查，不限次数", ("联合惩戒（按清单）", "限制办理", "市场禁入或清退")),
+    SupervisionTier(
+        "严重失信", 0.80, "重点检查，不限次数", ("联合惩戒（按清单）", "限制办理", "市场禁入或清退")
+    ),
 )
 # How a subject's class is read off its published records [R]: a placeholder until the sector's
 # classification standard is confirmed (domain-rules §17 item 4).
-CLASS_RULE_SOURCE = Source("product rule: dishonesty list → 严重失信; serious penalty or breach → 失信; "
-                           "general penalty in 365 days or grade B → 警示; else 守信", "[R]")
+CLASS_RULE_SOURCE = Source(
+    "product rule: dishonesty list → 严重失信; serious penalty or breach → 失信; "
+    "general penalty in 365 days or grade B → 警示; else 守信",
+    "[R]",
+)
 WARNING_LOOKBACK_DAYS = 365
 
 

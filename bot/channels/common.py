@@ -1,10 +1,9 @@
-"""What both Telegram channels share: limits and text splitting."""
+"""What both Telegram channels share: the channel name and text splitting (limits: notifications.limits)."""
 
 from __future__ import annotations
 
-# Bot API limits (kept in one place, as PTB's constants.py does).
-MAX_MESSAGE_LENGTH = 4096
-MAX_CALLBACK_DATA_BYTES = 64
+from notifications.limits import MAX_MESSAGE_LENGTH
+
 CHANNEL = "telegram"
 
 

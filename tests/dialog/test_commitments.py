@@ -95,14 +95,27 @@ async def test_breach_becomes_a_record_with_the_letters_liability(demo: App) -> 
     [row] = await _commitments(demo)
     async with demo.sessions() as s, s.begin():
         staff = (await s.exec(select(Staff).where(Staff.role == "handler"))).one()
-        await decide_fulfilment(s, row.id, Fulfilment.NONE, staff=staff, today=date(2026, 11, 30),
-                                expected_version=row.version, unfulfilled="车辆未取得技术等级评定")
+        await decide_fulfilment(
+            s,
+            row.id,
+            Fulfilment.NONE,
+            staff=staff,
+            today=date(2026, 11, 30),
+            expected_version=row.version,
+            unfulfilled="车辆未取得技术等级评定",
+        )
     async with demo.sessions() as s:
-        record = (await s.exec(select(CreditRecord).where(CreditRecord.kind == RecordKind.COMMITMENT_BREACH))).one()
+        record = (
+            await s.exec(select(CreditRecord).where(CreditRecord.kind == RecordKind.COMMITMENT_BREACH))
+        ).one()
         assert record.content == row.liability and record.commitment_id == row.id
-        notices = (await s.exec(select(OutboxMessage).where(OutboxMessage.template == "commitment_decided"))).all()
+        notices = (
+            await s.exec(select(OutboxMessage).where(OutboxMessage.template == "commitment_decided"))
+        ).all()
         # every chat bound to the enterprise: this one and the demo's console persona
-        assert {n.chat_id for n in notices} == {"e", "enterprise-b"} and all(n.legally_required for n in notices)
+        assert {n.chat_id for n in notices} == {"e", "enterprise-b"} and all(
+            n.legally_required for n in notices
+        )
         assert (await s.exec(select(AuditEntry).where(AuditEntry.action == "commitment.fulfilment"))).one()
     # The breach now bars 告知承诺 / 容缺受理 until repaired.
     await user.send("/menu")
@@ -119,11 +132,18 @@ async def test_two_staff_deciding_one_commitment_one_wins(demo: App) -> None:
     [row] = await _commitments(demo)
     async with demo.sessions() as s, s.begin():
         staff = (await s.exec(select(Staff).where(Staff.role == "handler"))).one()
-        await decide_fulfilment(s, row.id, Fulfilment.FULL, staff=staff, today=date(2026, 11, 30),
-                                expected_version=row.version)
+        await decide_fulfilment(
+            s, row.id, Fulfilment.FULL, staff=staff, today=date(2026, 11, 30), expected_version=row.version
+        )
     from workflows.errors import UserError
 
     async with demo.sessions() as s, s.begin():
         with pytest.raises(UserError, match="已由他人认定为「全部履行」"):
-            await decide_fulfilment(s, row.id, Fulfilment.NONE, staff=staff, today=date(2026, 11, 30),
-                                    expected_version=row.version)
+            await decide_fulfilment(
+                s,
+                row.id,
+                Fulfilment.NONE,
+                staff=staff,
+                today=date(2026, 11, 30),
+                expected_version=row.version,
+            )

@@ -41,8 +41,16 @@ async def _decide(app: App, action: str, **kw: object) -> Objection:
     async with app.sessions() as s, s.begin():
         obj = (await s.exec(select(Objection))).one()
         staff = (await s.exec(select(Staff).where(Staff.role == "handler"))).one()
-        return await objections.decide(s, obj.id, action, staff=staff, expected_version=obj.version,
-                                       today=date(2026, 11, 26), now=NOW, **kw)
+        return await objections.decide(
+            s,
+            obj.id,
+            action,
+            staff=staff,
+            expected_version=obj.version,
+            today=date(2026, 11, 26),
+            now=NOW,
+            **kw,
+        )
 
 
 async def test_objection_upheld_corrects_the_record_and_shows_the_change(demo: App) -> None:
@@ -54,8 +62,13 @@ async def test_objection_upheld_corrects_the_record_and_shows_the_change(demo: A
     await _decide(demo, "approve", changes={"fine_wan": 0.1})
     async with demo.sessions() as s:
         record = (await s.exec(select(CreditRecord).where(CreditRecord.decision_no.contains("1033号")))).one()
-        notice = (await s.exec(select(OutboxMessage).where(OutboxMessage.template == "objection_approve",
-                                                           OutboxMessage.chat_id == "b"))).one()
+        notice = (
+            await s.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.template == "objection_approve", OutboxMessage.chat_id == "b"
+                )
+            )
+        ).one()
     assert record.fine_wan == 0.1
     assert notice.context["changes"] == {"fine_wan": ["0.2", "0.1"]}
     await user.send("/menu")
@@ -69,8 +82,13 @@ async def test_objection_dismissed_keeps_the_record_with_the_reason(demo: App) -
     obj = await _decide(demo, "reject", reason="经核实，原决定书金额无误")
     assert obj.status == ApplicationStatus.REJECTED and obj.outcome == "维持"
     async with demo.sessions() as s:
-        notice = (await s.exec(select(OutboxMessage).where(OutboxMessage.template == "objection_reject",
-                                                           OutboxMessage.chat_id == "b"))).one()
+        notice = (
+            await s.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.template == "objection_reject", OutboxMessage.chat_id == "b"
+                )
+            )
+        ).one()
         record = (await s.exec(select(CreditRecord).where(CreditRecord.decision_no.contains("1033号")))).one()
     assert notice.context["reason"] == "经核实，原决定书金额无误" and record.fine_wan == 0.2
 

@@ -46,8 +46,17 @@ async def _decide(app: App, action: str, **kw: object) -> None:
     row = await _app_row(app)
     async with app.sessions() as s, s.begin():
         staff = (await s.exec(select(Staff).where(Staff.role == "handler"))).one()
-        await repair.decide(s, row.id, action, staff=staff, expected_version=row.version, today=date(2026, 11, 25),
-                            now=NOW, calendar=app.engine.services.calendar, **kw)
+        await repair.decide(
+            s,
+            row.id,
+            action,
+            staff=staff,
+            expected_version=row.version,
+            today=date(2026, 11, 25),
+            now=NOW,
+            calendar=app.engine.services.calendar,
+            **kw,
+        )
 
 
 async def test_too_early_is_told_the_date(demo: App) -> None:
@@ -92,12 +101,19 @@ async def test_eligible_repair_end_to_end_with_more_materials_and_approval(demo:
     async with demo.sessions() as s:
         files = (await s.exec(select(Material).where(Material.owner_id == row.id))).all()
         assert sorted(f.file_name for f in files) == ["授权委托书.pdf", "缴款凭证-清晰版.pdf"]
-        assert (await s.exec(select(Deadline).where(Deadline.kind == "repair_review"))).one().due_on == row.due_on
+        assert (
+            await s.exec(select(Deadline).where(Deadline.kind == "repair_review"))
+        ).one().due_on == row.due_on
 
     await _decide(demo, "request_more", reason="请补充加盖公章的缴款凭证")
     async with demo.sessions() as s:
-        notice = (await s.exec(select(OutboxMessage).where(OutboxMessage.template == "repair_request_more",
-                                                           OutboxMessage.chat_id == "a"))).one()
+        notice = (
+            await s.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.template == "repair_request_more", OutboxMessage.chat_id == "a"
+                )
+            )
+        ).one()
     assert notice.buttons[0][0]["action"] == "repair.supplement" and notice.context["due_on"] == "2026-12-02"
     await user.send("/menu")
     await user.press("我的申请")
@@ -119,7 +135,9 @@ async def test_eligible_repair_end_to_end_with_more_materials_and_approval(demo:
     await user.send("/menu")
     await user.press("我的申请")
     await user.press("XF202611240001")
-    assert "已通过" in user.text and "提交申请" in user.text and "要求补正" in user.text and "通过" in user.text
+    assert (
+        "已通过" in user.text and "提交申请" in user.text and "要求补正" in user.text and "通过" in user.text
+    )
 
 
 async def test_draft_survives_cancel_and_restart(demo: App, clock) -> None:  # type: ignore[no-untyped-def]
@@ -174,14 +192,24 @@ async def test_withdraw_before_a_decision(demo: App) -> None:
 async def test_someone_elses_record_is_refused_and_audited(demo: App) -> None:
     async with demo.sessions() as s, s.begin():
         lunan = (await s.exec(select(Subject).where(Subject.name.contains("鲁南")))).one()
-        anda_record = (await s.exec(select(CreditRecord).where(CreditRecord.decision_no.contains("0412号")))).one()
+        anda_record = (
+            await s.exec(select(CreditRecord).where(CreditRecord.decision_no.contains("0412号")))
+        ).one()
         with pytest.raises(ForgedAttempt, match="不属于"):
-            await repair.start(s, subject=lunan, record_id=anda_record.id, today=date(2026, 11, 24),
-                               calendar=demo.engine.services.calendar, actor="chat:test:x")
+            await repair.start(
+                s,
+                subject=lunan,
+                record_id=anda_record.id,
+                today=date(2026, 11, 24),
+                calendar=demo.engine.services.calendar,
+                actor="chat:test:x",
+            )
     assert await _count(demo) == 0
 
 
-async def test_forged_request_through_the_engine_is_audited(demo: App, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_forged_request_through_the_engine_is_audited(
+    demo: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A button whose payload names another subject's record (as a tampered client would send)."""
     from bot.dialogs import registry
 

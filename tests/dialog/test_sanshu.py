@@ -19,9 +19,20 @@ NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 async def _penalty(app: App, subject_id: int, decided: date = date(2026, 11, 20)) -> CreditRecord:
     async with app.sessions() as s, s.begin():
         return await record_penalty(
-            s, actor="staff:1", calendar=app.engine.services.calendar, now=NOW, today=date(2026, 11, 24),
-            subject_id=subject_id, decision_no="枣交罚〔2026〕1200号", decision_date=decided,
-            authority="枣庄市交通运输局", penalty_type="罚款", fine_wan=0.3, facts="超限运输", content="罚款 0.3 万元")
+            s,
+            actor="staff:1",
+            calendar=app.engine.services.calendar,
+            now=NOW,
+            today=date(2026, 11, 24),
+            subject_id=subject_id,
+            decision_no="枣交罚〔2026〕1200号",
+            decision_date=decided,
+            authority="枣庄市交通运输局",
+            penalty_type="罚款",
+            fine_wan=0.3,
+            facts="超限运输",
+            content="罚款 0.3 万元",
+        )
 
 
 async def _rows(app: App, record_id: int, chat: str | None = None) -> list[OutboxMessage]:
@@ -44,12 +55,16 @@ async def test_new_penalty_sends_the_three_notices_together(demo: App) -> None:
     repair_notice = rows[1].context
     assert repair_notice["severity"] == "一般" and repair_notice["min_end"] == "2027-02-20"
     assert repair_notice["max_end"] == "2027-11-20" and "第36号" in repair_notice["regime"]
-    assert rows[1].buttons[0][0]["action"] == "repair.start" and rows[2].buttons[0][0]["action"] == "objection.start"
+    assert (
+        rows[1].buttons[0][0]["action"] == "repair.start"
+        and rows[2].buttons[0][0]["action"] == "objection.start"
+    )
     # also the demo's console persona bound to the same enterprise
     assert len(await _rows(demo, record.id, "enterprise")) == 3
     async with demo.sessions() as s:
-        deadline = (await s.exec(select(Deadline).where(Deadline.kind == "publication",
-                                                        Deadline.ref_id == record.id))).one()
+        deadline = (
+            await s.exec(select(Deadline).where(Deadline.kind == "publication", Deadline.ref_id == record.id))
+        ).one()
         assert deadline.due_on == date(2026, 12, 1)  # 7 working days after 11-20
 
 
@@ -90,5 +105,7 @@ async def test_records_past_their_maximum_are_taken_down_once(demo: App) -> None
         assert await take_down_expired(s, today=date(2026, 11, 24)) == []
         record = await s.get(CreditRecord, taken[0].id)
         assert record.status == RecordStatus.EXPIRED
-        notes = (await s.exec(select(OutboxMessage).where(OutboxMessage.template == "record_taken_down"))).all()
+        notes = (
+            await s.exec(select(OutboxMessage).where(OutboxMessage.template == "record_taken_down"))
+        ).all()
         assert {n.chat_id for n in notes} == {"enterprise-b"}

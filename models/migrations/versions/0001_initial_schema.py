@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 12:22:58.797912
+Create Date: 2026-11-24 12:28:30.566934
 """
 from __future__ import annotations
 

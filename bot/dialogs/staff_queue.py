@@ -1,0 +1,314 @@
+"""Staff: 待办 — the review queue, an item's page with its materials, and decisions by button.
+
+待办 → item → [受理 | 补正 → materials (pick or type) | 通过 | 不予修复/维持 → reason | 更正 → field → value]
+      → done (or a proposal when the item needs two steps) → applicant told through the outbox
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.context import Ctx
+from bot.dialogs import registry
+from bot.dialogs.common import menu_row
+from bot.replies import Button, Document
+from models import CreditRecord, DriverViolation, Material, Severity
+from workflows import rules
+from workflows import staff as staff_rules
+from workflows.clock import utc_now
+from workflows.errors import UserError
+from workflows.materials import materials_of
+from workflows.staff import DECISIONS, NEEDS_TEXT, QueueItem, require
+
+URGENCY_MARK = {"overdue": "⚠️ 已超期", "soon": "🔴", "ok": "🟢", "none": "⚪"}
+MORE_PRESETS = ("加盖公章的缴款凭证", "整改完成报告", "法定代表人授权委托书", "营业执照复印件")
+# 更正: fields staff can edit in chat, with how to read the typed value.
+EDITABLE = {
+    "decision_no": "决定书文号",
+    "decision_date": "决定日期",
+    "authority": "处罚机关",
+    "fine_wan": "罚款（万元）",
+    "facts": "违法事实",
+    "severity": "失信程度",
+}
+
+
+def _due_text(item: QueueItem) -> str:
+    if item.due_on is None:
+        return "无期限"
+    if item.urgency == "overdue":
+        return f"{URGENCY_MARK['overdue']} {item.due_on}（超 {-item.workdays_left} 个工作日）"  # type: ignore[operator]
+    return f"{URGENCY_MARK[item.urgency]} {item.due_on}（剩 {item.workdays_left} 个工作日）"
+
+
+@registry.action("staff.queue")
+async def show_queue(ctx: Ctx, _: dict) -> None:
+    staff = require(ctx.identity.staff, "queue.view")
+    items = await staff_rules.queue(ctx.session, staff, today=ctx.today, calendar=ctx.services.calendar)
+    ctx.goto("menu")
+    if not items:
+        ctx.say(ctx.t("📥 待办：暂无待处理事项。", "📥 Nothing to do."), [menu_row(ctx)], edit=True)
+        return
+    lines = [ctx.t(f"📥 待办（{len(items)} 项，按紧急程度排序）", f"📥 To do ({len(items)})")]
+    buttons = []
+    for n, item in enumerate(items[:10], 1):
+        flag = "（有待审核提议）" if item.proposal else ""
+        lines.append(
+            f"{n}. {item.ref} · {item.subject.name}\n   {item.asked}{flag}\n   期限：{_due_text(item)}"
+        )
+        buttons.append(
+            ctx.button(ctx.t(f"处理 {n}", f"Open {n}"), "staff.item", kind=item.kind, item_id=item.item_id)
+        )
+    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    rows.append([ctx.button(ctx.t("🔄 刷新", "🔄 Refresh"), "staff.queue"), *menu_row(ctx)])
+    ctx.say("\n".join(lines), rows, edit=True)
+
+
+async def _item(ctx: Ctx, kind: str, item_id: int) -> QueueItem:
+    staff = require(ctx.identity.staff, "queue.view")
+    for item in await staff_rules.queue(ctx.session, staff, today=ctx.today, calendar=ctx.services.calendar):
+        if item.kind == kind and item.item_id == item_id:
+            return item
+    row, subject = await staff_rules.load_item(ctx.session, kind, item_id)
+    staff_rules.require_department(staff, subject)
+    raise UserError(
+        f"该事项已不在待办中（可能已被他人处理），当前状态：{_status(kind, row)}。",
+        "This item is no longer open; someone may have handled it.",
+    )
+
+
+def _status(kind: str, row: object) -> str:
+    from workflows.applications import status_label
+    from workflows.commitments import FULFILMENT_LABELS
+
+    return FULFILMENT_LABELS[row.fulfilment] if kind == "commitment" else status_label(row.status)  # type: ignore[attr-defined]
+
+
+@registry.action("staff.item")
+async def show_item(ctx: Ctx, payload: dict) -> None:
+    kind, item_id = payload["kind"], int(payload["item_id"])
+    item = await _item(ctx, kind, item_id)
+    staff = ctx.identity.staff
+    row, _ = await staff_rules.load_item(ctx.session, kind, item_id)
+    lines = [
+        f"{item.ref} · {item.subject.name}（{item.subject.uscc or item.subject.department or ''}）",
+        item.asked,
+        f"期限：{_due_text(item)}",
+    ]
+    if kind == "repair":
+        record = await ctx.session.get(CreditRecord, row.record_id)
+        lines.append(
+            f"记录：{record.decision_no} {record.decision_date} {record.authority}" if record else ""
+        )
+        lines.append("办理人：" + ("法定代表人本人" if row.draft.get("is_legal_rep") else "受托人"))
+    elif kind == "objection":
+        lines.append(f"理由：{row.reason}\n说明：{row.description}")
+        target = (
+            await ctx.session.get(CreditRecord, row.record_id)
+            if row.record_id
+            else await ctx.session.get(DriverViolation, row.violation_id)
+        )
+        if isinstance(target, CreditRecord):
+            lines.append(f"记录：{target.decision_no} · 罚款 {target.fine_wan} 万元 · {target.facts}")
+        elif target is not None:
+            lines.append(f"扣分：{target.occurred_on} {target.item} {target.points} 分")
+    else:
+        lines.append(f"承诺编码：{row.code}，补齐期限：{row.materials_due}")
+    rows: list[list[Button]] = []
+    entity = {"repair": "repair_application", "objection": "objection"}.get(kind)
+    if entity:
+        files = await materials_of(ctx.session, entity, item_id)
+        if files:
+            lines.append(f"材料：{len(files)} 个文件")
+            rows.append(
+                [ctx.button(f"📎 {m.file_name[:20]}", "staff.material", material_id=m.id) for m in files[:4]]
+            )
+    if item.proposal:
+        p = item.proposal
+        lines.append(
+            f"\n提议：{p['by_name']} 提议「{DECISIONS[kind][p['action']]}」"
+            + (f"（{p['reason']}）" if p.get("reason") else "")
+        )
+        if staff_rules.allowed(staff, "decide.final") and p["by"] != staff.id:  # type: ignore[union-attr]
+            rows.append(
+                [
+                    ctx.button(
+                        "✅ 同意提议",
+                        "staff.proposal",
+                        kind=kind,
+                        item_id=item_id,
+                        approve=True,
+                        version=item.version,
+                    ),
+                    ctx.button(
+                        "↩️ 驳回提议",
+                        "staff.proposal",
+                        kind=kind,
+                        item_id=item_id,
+                        approve=False,
+                        version=item.version,
+                    ),
+                ]
+            )
+    else:
+        actions = [a for a in DECISIONS[kind] if not (a == "accept" and item.status != "submitted")]
+        rows.append(
+            [
+                ctx.button(
+                    DECISIONS[kind][a],
+                    "staff.decide",
+                    kind=kind,
+                    item_id=item_id,
+                    action=a,
+                    version=item.version,
+                )
+                for a in actions
+            ]
+        )
+        if rules.TWO_STEP_DECISIONS.get(kind) and not staff_rules.allowed(staff, "decide.final"):
+            lines.append("（此类事项需审核：您的通过/不通过决定将作为提议提交审核人员）")
+    rows.append([ctx.button("⬅️ 待办", "staff.queue"), *menu_row(ctx)])
+    ctx.say("\n".join(line for line in lines if line), rows, edit=True)
+
+
+@registry.action("staff.material")
+async def download(ctx: Ctx, payload: dict) -> None:
+    staff = require(ctx.identity.staff, "queue.view")
+    m = await ctx.session.get(Material, int(payload["material_id"]))
+    if m is None:
+        raise UserError("文件不存在。", "No such file.")
+    owner_kind = {"repair_application": "repair", "objection": "objection"}[m.owner_kind]
+    _, subject = await staff_rules.load_item(ctx.session, owner_kind, m.owner_id)
+    staff_rules.require_department(staff, subject)
+    ctx.say(m.file_name, document=Document(m.file_name, m.content, m.mime_type))
+
+
+@registry.action("staff.decide")
+async def on_decide(ctx: Ctx, payload: dict) -> None:
+    kind, action = payload["kind"], payload["action"]
+    require(ctx.identity.staff, "decide.propose")
+    if kind == "objection" and action == "approve":
+        ctx.goto("staff.correct", **payload)
+        rows = [[ctx.button(label, "staff.field", field=f)] for f, label in EDITABLE.items()]
+        rows.append(
+            [
+                ctx.button("🗑 撤销该记录", "staff.correct_done", withdraw=True),
+                ctx.button("✅ 完成更正", "staff.correct_done", withdraw=False),
+            ]
+        )
+        ctx.say("更正：请选择要修改的字段（可改多个），改完点「完成更正」；或撤销该记录。", rows)
+        return
+    if (kind, action) in NEEDS_TEXT:
+        ctx.goto("staff.await_reason", **payload)
+        prompt = {"request_more": "请选择或输入需要补正的材料：", "reject": "请输入理由（必填）："}.get(
+            action, "请输入未履行的内容："
+        )
+        rows = (
+            [[ctx.button(p, "staff.preset", text=p)] for p in MORE_PRESETS]
+            if action == "request_more"
+            else []
+        )
+        rows.append([ctx.button("取消", "staff.item", kind=kind, item_id=payload["item_id"])])
+        ctx.say(prompt, rows)
+        return
+    await _execute(ctx, payload, "")
+
+
+@registry.action("staff.preset")
+async def on_preset(ctx: Ctx, payload: dict) -> None:
+    await on_reason(ctx, payload["text"])
+
+
+@registry.on_text("staff.await_reason")
+async def on_reason(ctx: Ctx, text: str) -> None:
+    if len(text) > 500:
+        raise UserError("理由太长，请控制在 500 字以内。", "At most 500 characters.")
+    await _execute(ctx, dict(ctx.state.data), text)
+
+
+async def _execute(ctx: Ctx, data: dict, reason: str, **extra: object) -> None:
+    staff = require(ctx.identity.staff, "decide.propose")
+    result = await staff_rules.decide(
+        ctx.session,
+        data["kind"],
+        int(data["item_id"]),
+        data["action"],
+        staff=staff,
+        version=int(data["version"]),
+        today=ctx.today,
+        now=utc_now(ctx.services.clock),
+        calendar=ctx.services.calendar,
+        reason=reason,
+        **extra,
+    )  # type: ignore[arg-type]
+    ctx.goto("menu")
+    tail = "申请人将收到通知。" if result.done else ""
+    ctx.say(f"✅ {result.text}{tail}", [[ctx.button("⬅️ 待办", "staff.queue"), *menu_row(ctx)]])
+
+
+@registry.action("staff.proposal")
+async def on_proposal(ctx: Ctx, payload: dict) -> None:
+    staff = require(ctx.identity.staff, "decide.final")
+    result = await staff_rules.review_proposal(
+        ctx.session,
+        payload["kind"],
+        int(payload["item_id"]),
+        staff=staff,
+        version=int(payload["version"]),
+        approve=bool(payload["approve"]),
+        today=ctx.today,
+        now=utc_now(ctx.services.clock),
+        calendar=ctx.services.calendar,
+    )
+    ctx.say(f"✅ {result.text}", [[ctx.button("⬅️ 待办", "staff.queue"), *menu_row(ctx)]])
+
+
+@registry.action("staff.field")
+async def on_field(ctx: Ctx, payload: dict) -> None:
+    if ctx.state.state not in ("staff.correct", "staff.await_value"):
+        raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")
+    field = payload["field"]
+    ctx.goto("staff.await_value", **{**ctx.state.data, "field": field})
+    hint = {
+        "decision_date": "（格式 2026-05-10）",
+        "fine_wan": "（数字）",
+        "severity": "（轻微 / 一般 / 严重）",
+    }.get(field, "")
+    ctx.say(f"请输入新的「{EDITABLE[field]}」{hint}：")
+
+
+@registry.on_text("staff.await_value")
+async def on_value(ctx: Ctx, text: str) -> None:
+    data = dict(ctx.state.data)
+    field = data.pop("field")
+    value: object = text.strip()
+    try:
+        if field == "decision_date":
+            value = date.fromisoformat(str(value)).isoformat()
+        elif field == "fine_wan":
+            value = float(str(value))
+        elif field == "severity":
+            value = {"轻微": Severity.MINOR, "一般": Severity.GENERAL, "严重": Severity.SERIOUS}[str(value)]
+    except (ValueError, KeyError):
+        raise UserError(
+            f"「{EDITABLE[field]}」的格式不对，请重新输入。", "Wrong format; try again."
+        ) from None
+    changes = {**data.get("changes", {}), field: value}
+    ctx.goto("staff.correct", **{**data, "changes": changes})
+    shown = "；".join(f"{EDITABLE[k]} → {v}" for k, v in changes.items())
+    rows = [[ctx.button(label, "staff.field", field=f)] for f, label in EDITABLE.items()]
+    rows.append([ctx.button("✅ 完成更正", "staff.correct_done", withdraw=False)])
+    ctx.say(f"待更正：{shown}\n可继续修改其他字段，或点「完成更正」。", rows)
+
+
+@registry.action("staff.correct_done")
+async def on_correct_done(ctx: Ctx, payload: dict) -> None:
+    data = dict(ctx.state.data)
+    if ctx.state.state != "staff.correct" or "item_id" not in data:
+        raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")
+    changes = data.pop("changes", {})
+    if "decision_date" in changes:
+        changes["decision_date"] = date.fromisoformat(changes["decision_date"])
+    if not changes and not payload["withdraw"]:
+        raise UserError("还没有修改任何字段；如记录应撤销，请点「撤销该记录」。", "Nothing changed yet.")
+    await _execute(ctx, data, "", changes=changes or None, withdraw_record=bool(payload["withdraw"]))

@@ -1,0 +1,381 @@
+"""Staff work: who may do what (roles × actions), which department's items they may decide, the review
+queue with working-day deadlines, and two-step decisions (经办 proposes, 审核 approves)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import (
+    ApplicationStatus,
+    Commitment,
+    CreditRecord,
+    Fulfilment,
+    Objection,
+    RepairApplication,
+    Staff,
+    StaffRole,
+    Subject,
+)
+from workflows import commitments, objections, repair, rules
+from workflows.applications import OPEN_STATUSES, status_label
+from workflows.audit import log_change
+from workflows.calendar import WorkdayCalendar
+from workflows.errors import ForgedAttempt, UserError
+
+H, R, S, A = StaffRole.HANDLER, StaffRole.REVIEWER, StaffRole.SUPERVISOR, StaffRole.ADMIN
+ALL_STAFF = frozenset({H, R, S, A})
+# Every staff action and the roles that may take it (issue #4: "every staff action checks the role").
+PERMISSIONS: dict[str, frozenset[StaffRole]] = {
+    "queue.view": ALL_STAFF,
+    "decide.propose": ALL_STAFF,  # a handler's decision on a two-step item becomes a proposal
+    "decide.final": frozenset({R, S, A}),  # approve a proposal, or decide a two-step item directly
+    "lookup": ALL_STAFF,
+    "record.create": ALL_STAFF,
+    "interview.schedule": ALL_STAFF,
+    "interview.outcome": ALL_STAFF,
+    "code.subject": ALL_STAFF,
+    "code.staff": frozenset({A}),
+    "staff.manage": frozenset({A}),
+    "audit.view": frozenset({A, S}),
+    "department.any": frozenset({A}),  # decide items of every department
+}
+ROLE_LABELS = {H: "经办", R: "审核", S: "负责人", A: "管理员"}
+
+
+def allowed(staff: Staff | None, action: str) -> bool:
+    return staff is not None and staff.active and StaffRole(staff.role) in PERMISSIONS[action]
+
+
+def require(staff: Staff | None, action: str) -> Staff:
+    """Refuse (and have the refusal audited) when this chat's staff role does not allow `action`."""
+    if staff is None or not allowed(staff, action):
+        raise ForgedAttempt(
+            "此操作仅限具有相应权限的工作人员。",
+            "Your role does not allow this.",
+            action="staff.refused",
+            entity="action",
+            entity_id=action,
+        )
+    return staff
+
+
+def require_department(staff: Staff, subject: Subject) -> None:
+    if subject.department and subject.department != staff.department and not allowed(staff, "department.any"):
+        raise ForgedAttempt(
+            f"该事项属于「{subject.department}」，不在您所在部门（{staff.department}）的办理范围内。",
+            "This item belongs to another department.",
+            action="staff.refused",
+            entity="subject",
+            entity_id=subject.id,
+        )
+
+
+# -- the queue -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    kind: str  # repair | objection | commitment
+    item_id: int
+    ref: str
+    subject: Subject
+    asked: str
+    status: str
+    due_on: date | None
+    workdays_left: int | None  # negative when overdue
+    version: int
+    proposal: dict[str, Any] | None
+
+    @property
+    def urgency(self) -> str:
+        if self.workdays_left is None:
+            return "none"
+        if self.workdays_left < 0:
+            return "overdue"
+        return "soon" if self.workdays_left <= rules.DUE_SOON_WORKDAYS else "ok"
+
+
+async def queue(
+    session: AsyncSession, staff: Staff, *, today: date, calendar: WorkdayCalendar
+) -> list[QueueItem]:
+    """Open items of the staff member's department (all departments for admins), most urgent first."""
+
+    def left(due: date | None) -> int | None:
+        return (
+            None
+            if due is None
+            else calendar.workdays_between(today, due)
+            if due >= today
+            else -calendar.workdays_between(due, today)
+        )
+
+    def mine(subject: Subject) -> bool:
+        return (
+            allowed(staff, "department.any")
+            or not subject.department
+            or subject.department == staff.department
+        )
+
+    items: list[QueueItem] = []
+    rows = (
+        await session.exec(
+            select(RepairApplication, Subject, CreditRecord)
+            .join(Subject, col(Subject.id) == col(RepairApplication.subject_id))
+            .join(CreditRecord, col(CreditRecord.id) == col(RepairApplication.record_id))
+            .where(
+                col(RepairApplication.status).in_([ApplicationStatus.SUBMITTED, ApplicationStatus.ACCEPTED])
+            )
+        )
+    ).all()
+    for app, subject, record in rows:
+        if mine(subject):
+            items.append(
+                QueueItem(
+                    "repair",
+                    app.id or 0,
+                    app.ref_no,
+                    subject,
+                    f"信用修复：{record.decision_no}（{status_label(app.status)}）",
+                    app.status,
+                    app.due_on,
+                    left(app.due_on),
+                    app.version,
+                    app.draft.get("proposal"),
+                )
+            )
+    for obj, subject in (
+        await session.exec(
+            select(Objection, Subject)
+            .join(Subject, col(Subject.id) == col(Objection.subject_id))
+            .where(col(Objection.status).in_([ApplicationStatus.SUBMITTED, ApplicationStatus.ACCEPTED]))
+        )
+    ).all():
+        if mine(subject):
+            items.append(
+                QueueItem(
+                    "objection",
+                    obj.id or 0,
+                    obj.ref_no,
+                    subject,
+                    f"异议（{obj.reason}）：{obj.description[:40]}",
+                    obj.status,
+                    obj.due_on,
+                    left(obj.due_on),
+                    obj.version,
+                    obj.draft.get("proposal"),
+                )
+            )
+    for c, subject in (
+        await session.exec(
+            select(Commitment, Subject)
+            .join(Subject, col(Subject.id) == col(Commitment.subject_id))
+            .where(Commitment.fulfilment == Fulfilment.PENDING, col(Commitment.materials_due).is_not(None))
+        )
+    ).all():
+        if mine(subject):
+            items.append(
+                QueueItem(
+                    "commitment",
+                    c.id or 0,
+                    c.code,
+                    subject,
+                    f"容缺承诺履行核查：{c.missing_materials}",
+                    Fulfilment.PENDING,
+                    c.materials_due,
+                    left(c.materials_due),
+                    c.version,
+                    None,
+                )
+            )
+    order = {"overdue": 0, "soon": 1, "ok": 2, "none": 3}
+    return sorted(items, key=lambda i: (order[i.urgency], i.due_on or date.max, i.item_id))
+
+
+# -- decisions -------------------------------------------------------------------------------------
+
+# Which decisions each item kind knows, and whether it needs a reason.
+DECISIONS: dict[str, dict[str, str]] = {
+    "repair": {"accept": "受理", "request_more": "补正", "approve": "通过", "reject": "不予修复"},
+    "objection": {"accept": "受理", "approve": "更正", "reject": "维持"},
+    "commitment": {
+        Fulfilment.FULL: "全部履行",
+        Fulfilment.PARTIAL: "部分履行",
+        Fulfilment.NONE: "全部未履行",
+    },
+}
+NEEDS_TEXT = {
+    ("repair", "request_more"),
+    ("repair", "reject"),
+    ("objection", "reject"),
+    ("commitment", Fulfilment.PARTIAL),
+    ("commitment", Fulfilment.NONE),
+}
+FINAL = {"approve", "reject", Fulfilment.FULL, Fulfilment.PARTIAL, Fulfilment.NONE}
+
+
+async def load_item(session: AsyncSession, kind: str, item_id: int) -> tuple[Any, Subject]:
+    model = {"repair": RepairApplication, "objection": Objection, "commitment": Commitment}[kind]
+    row = await session.get(model, item_id)
+    if row is None:
+        raise UserError("找不到该事项。", "No such item.")
+    subject = await session.get(Subject, row.subject_id)
+    assert subject is not None
+    return row, subject
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    done: bool  # False: recorded as a proposal waiting for a reviewer
+    text: str
+
+
+async def decide(
+    session: AsyncSession,
+    kind: str,
+    item_id: int,
+    action: str,
+    *,
+    staff: Staff,
+    version: int,
+    today: date,
+    now: datetime,
+    calendar: WorkdayCalendar,
+    reason: str = "",
+    changes: dict[str, Any] | None = None,
+    withdraw_record: bool = False,
+) -> DecisionResult:
+    """One entry for every staff decision: role and department checks, two-step proposals, then the
+    process's own decide() (which refuses a stale version: exactly one of two concurrent decisions wins)."""
+    require(staff, "decide.propose")
+    row, subject = await load_item(session, kind, item_id)
+    require_department(staff, subject)
+    if action not in DECISIONS[kind]:
+        raise ValueError(action)
+    label = DECISIONS[kind][action]
+    two_step = rules.TWO_STEP_DECISIONS.get(kind, False) and action in FINAL
+    if two_step and not allowed(staff, "decide.final"):
+        if row.version != version:
+            raise UserError("该事项已被他人处理，请刷新待办。", "Someone else handled this item; refresh.")
+        if row.draft.get("proposal"):
+            raise UserError("该事项已有待审核的提议。", "A proposal is already waiting for review.")
+        proposal = {
+            "action": action,
+            "reason": reason,
+            "by": staff.id,
+            "by_name": staff.name,
+            "changes": changes or {},
+            "withdraw_record": withdraw_record,
+            "at": now.isoformat(),
+        }
+        row.draft = {**row.draft, "proposal": proposal}
+        row.version += 1
+        await log_change(
+            session,
+            actor=f"staff:{staff.id}",
+            action=f"{kind}.propose",
+            entity=_entity(kind),
+            entity_id=row.id,
+            subject_id=row.subject_id,
+            after={**proposal, "note": f"提议{label}"},
+        )
+        return DecisionResult(False, f"已提议「{label}」，等待审核人员确认。")
+    if kind == "repair":
+        await repair.decide(
+            session,
+            item_id,
+            action,
+            staff=staff,
+            expected_version=version,
+            today=today,
+            now=now,
+            calendar=calendar,
+            reason=reason,
+        )
+    elif kind == "objection":
+        await objections.decide(
+            session,
+            item_id,
+            action,
+            staff=staff,
+            expected_version=version,
+            today=today,
+            now=now,
+            reason=reason,
+            changes=changes,
+            withdraw_record=withdraw_record,
+        )
+    else:
+        await commitments.decide_fulfilment(
+            session,
+            item_id,
+            Fulfilment(action),
+            staff=staff,
+            today=today,
+            expected_version=version,
+            unfulfilled=reason,
+        )
+    if kind != "commitment" and row.draft.get("proposal"):
+        row.draft = {k: v for k, v in row.draft.items() if k != "proposal"}
+    return DecisionResult(True, f"已{label}。")
+
+
+async def review_proposal(
+    session: AsyncSession,
+    kind: str,
+    item_id: int,
+    *,
+    staff: Staff,
+    version: int,
+    approve: bool,
+    today: date,
+    now: datetime,
+    calendar: WorkdayCalendar,
+) -> DecisionResult:
+    require(staff, "decide.final")
+    row, subject = await load_item(session, kind, item_id)
+    require_department(staff, subject)
+    proposal = row.draft.get("proposal")
+    if not proposal or row.version != version:
+        raise UserError("该提议已被处理，请刷新待办。", "This proposal was already handled.")
+    if proposal["by"] == staff.id:
+        raise UserError("不能审核自己的提议。", "You cannot review your own proposal.")
+    if not approve:
+        row.draft = {k: v for k, v in row.draft.items() if k != "proposal"}
+        row.version += 1
+        await log_change(
+            session,
+            actor=f"staff:{staff.id}",
+            action=f"{kind}.proposal_rejected",
+            entity=_entity(kind),
+            entity_id=row.id,
+            subject_id=row.subject_id,
+            before={"proposal": proposal},
+            after={"note": "驳回提议"},
+        )
+        return DecisionResult(False, "已驳回该提议，事项退回待办。")
+    return await decide(
+        session,
+        kind,
+        item_id,
+        proposal["action"],
+        staff=staff,
+        version=row.version,
+        today=today,
+        now=now,
+        calendar=calendar,
+        reason=proposal.get("reason", ""),
+        changes=proposal.get("changes") or None,
+        withdraw_record=proposal.get("withdraw_record", False),
+    )
+
+
+def _entity(kind: str) -> str:
+    return {"repair": repair.ENTITY, "objection": objections.ENTITY, "commitment": "commitment"}[kind]
+
+
+OPEN = OPEN_STATUSES  # re-exported for dialogs
