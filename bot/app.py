@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -12,6 +14,10 @@ from bot.context import Services
 from bot.engine import Engine
 from models import migrate
 from models.db import make_engine, session_factory
+from notifications.delivery import Sender
+from notifications.dispatcher import Dispatcher
+from notifications.limits import RateLimiter
+from notifications.render import default_renderer
 from workflows.calendar import default_calendar
 from workflows.clock import Clock, SystemClock
 from workflows.settings import Settings, get_settings
@@ -24,6 +30,20 @@ class App:
     sessions: async_sessionmaker[AsyncSession]
     engine: Engine
 
+    def dispatcher(
+        self, senders: dict[str, Sender], *, chat_id: str | None = None, limiter: RateLimiter | None = None
+    ) -> Dispatcher:
+        """The outbox dispatcher for these channels; one unique instance name per process."""
+        return Dispatcher(
+            self.sessions,
+            senders,
+            renderer=default_renderer(),
+            clock=self.engine.services.clock,
+            instance=f"{socket.gethostname()}:{os.getpid()}:{id(self):x}",
+            chat_id=chat_id,
+            limiter=limiter,
+        )
+
     async def close(self) -> None:
         await self.db.dispose()
 
@@ -34,6 +54,7 @@ async def build_app(
     settings = settings or get_settings()
     if migrate_db:
         await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    default_renderer().check_all()  # a broken template is refused at start, with its file and line
     db = make_engine(settings.database_url)
     sessions = session_factory(db)
     services = Services(clock=clock or SystemClock(), calendar=default_calendar(), settings=settings)

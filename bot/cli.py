@@ -92,7 +92,7 @@ async def _chat(persona: str) -> None:
 
     built = await build_app()
     try:
-        await console_chat(built.engine, persona)
+        await console_chat(built, persona)
     finally:
         await built.close()
 
@@ -121,12 +121,10 @@ def run(verbose: bool = False) -> None:
             "No TELEGRAM_BOT_TOKEN set: get one from @BotFather, or try locally with the commands above."
         )
         raise typer.Exit(2)
-    if settings.bot_framework == "ptb":
-        from bot.channels.telegram_ptb import run_polling
-    else:
-        from bot.channels.telegram import run_polling
+    from bot.runner import run_telegram
+
     try:
-        asyncio.run(run_polling(settings))
+        asyncio.run(run_telegram(settings))
     except KeyboardInterrupt:
         typer.echo("stopped")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, true, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -98,6 +98,7 @@ class Dispatcher:
         renderer: Renderer,
         clock: Clock,
         instance: str,
+        chat_id: str | None = None,
         limiter: RateLimiter | None = None,
         batch: int = 100,
         lease_seconds: int = 300,
@@ -110,6 +111,7 @@ class Dispatcher:
         self.renderer = renderer
         self.clock = clock
         self.instance = instance[:64]
+        self.chat_id = chat_id  # the console delivers only its own chat's notices
         self.limiter = limiter
         self.batch = batch
         self.lease = timedelta(seconds=lease_seconds)
@@ -158,6 +160,7 @@ class Dispatcher:
         status, claimed_at = col(OutboxMessage.status), col(OutboxMessage.claimed_at)
         return and_(
             col(OutboxMessage.channel).in_(list(self.senders)),  # other instances may serve other channels
+            true() if self.chat_id is None else col(OutboxMessage.chat_id) == self.chat_id,
             or_(
                 and_(status == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now),
                 and_(status == OutboxStatus.SENDING, claimed_at < now - self.lease),

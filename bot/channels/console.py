@@ -9,18 +9,20 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.engine import Engine
+from bot.app import App
 from bot.replies import Button, Event, IncomingFile, Reply
+from notifications.delivery import OutgoingMessage
 
 CHANNEL = "console"
 
 
-def render(reply: Reply, out: TextIO) -> list[Button]:
-    """Print one reply; return its buttons in the order of their numbers."""
+def render(reply: Reply, out: TextIO, first_number: int = 1) -> list[Button]:
+    """Print one reply; return its buttons in the order of their numbers. Numbers continue across the
+    messages of one turn, so a notice's button and the menu's stay pickable together."""
     out.write("\n" + reply.text + "\n")
     buttons = [b for row in reply.buttons for b in row]
     if buttons:
-        n = 0
+        n = first_number - 1
         for row in reply.buttons:
             cells = []
             for b in row:
@@ -30,6 +32,20 @@ def render(reply: Reply, out: TextIO) -> list[Button]:
     if reply.document is not None:
         out.write(f"📎 {reply.document.file_name} ({len(reply.document.content)} bytes)\n")
     return buttons
+
+
+class ConsoleSender:
+    """Delivers this persona's outbox notices into the terminal (the dispatcher's Sender contract)."""
+
+    channel = CHANNEL
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.buttons: list[Button] = []  # this turn's buttons, replies' and notices' alike
+
+    async def send(self, chat_id: str, message: OutgoingMessage) -> None:
+        rows = [[Button(b.label, b.data) for b in row] for row in message.buttons]
+        self.buttons += render(Reply("📨 " + message.text, rows), self.out, len(self.buttons) + 1)
 
 
 def pick_button(line: str, buttons: list[Button]) -> Button | None:
@@ -55,12 +71,15 @@ def local_file(path_text: str) -> IncomingFile:
 
 
 async def chat(
-    engine: Engine,
+    app: App,
     persona: str,
     inp: TextIO = sys.stdin,
     out: TextIO = sys.stdout,
     first: str | None = "/start",
 ) -> None:
+    engine = app.engine
+    sender = ConsoleSender(out)
+    notices = app.dispatcher({CHANNEL: sender}, chat_id=persona)
     echo = not inp.isatty()  # a piped transcript shows what was typed
     out.write(
         f"信用交通助手 · 本地对话（身份：{persona}）。输入数字选择按钮，/file 路径 发送文件，/quit 退出。\n"
@@ -95,8 +114,10 @@ async def chat(
         outcome = await engine.handle(event)
         if outcome.callback_notice and not outcome.replies:
             out.write(f"（{outcome.callback_notice}）\n")
+        sender.buttons = []
         for reply in outcome.replies:
-            shown = render(reply, out)
-            if shown:
-                buttons = shown
+            sender.buttons += render(reply, out, len(sender.buttons) + 1)
+        await notices.run_once()  # notices to this persona (三书同达, decisions) show up after the reply
+        if sender.buttons:
+            buttons = sender.buttons
         out.flush()

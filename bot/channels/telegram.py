@@ -25,7 +25,6 @@ from bot.channels.common import CHANNEL, split_text
 from bot.dialogs.menu import COMMAND_MENU
 from bot.engine import Engine
 from bot.replies import Event, IncomingFile, Reply
-from workflows.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -160,17 +159,3 @@ class AiogramChannel:
 
     async def stop(self) -> None:
         await self.dp.stop_polling()
-
-
-async def run_polling(settings: Settings) -> None:
-    from bot.app import build_app
-
-    assert settings.telegram_bot_token
-    built = await build_app(settings)
-    bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
-    channel = AiogramChannel(built.engine, bot)
-    try:
-        await channel.run()
-    finally:
-        await bot.session.close()
-        await built.close()

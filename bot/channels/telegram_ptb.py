@@ -14,7 +14,6 @@ from bot.channels.common import CHANNEL, split_text
 from bot.dialogs.menu import COMMAND_MENU
 from bot.engine import Engine
 from bot.replies import Event, IncomingFile, Reply
-from workflows.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -143,19 +142,3 @@ class PtbChannel:
         await self.app.updater.stop()
         await self.app.stop()
         await self.app.shutdown()
-
-
-async def run_polling(settings: Settings) -> None:
-    from bot.app import build_app
-
-    assert settings.telegram_bot_token
-    built = await build_app(settings)
-    channel = PtbChannel(
-        built.engine, build_application(settings.telegram_bot_token, settings.telegram_api_base)
-    )
-    await channel.start()
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await channel.stop()
-        await built.close()

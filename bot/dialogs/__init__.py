@@ -14,6 +14,7 @@ MODULES = (
     "repair",
     "objection",
     "applications",
+    "staff_queue",
 )
 
 

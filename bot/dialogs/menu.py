@@ -8,6 +8,7 @@ from bot.replies import Button
 from workflows.binding import looks_like_code
 from workflows.errors import UserError
 from workflows.identity import binding_labels, chat_bindings, resolve_identity
+from workflows.staff import allowed
 from workflows.validation import mask_id_number
 
 # Command menu per language (Telegram setMyCommands); the engine accepts exactly these.
@@ -114,7 +115,14 @@ async def show_menu(ctx: Ctx, intro: str | None = None, *, edit: bool = False) -
         rows.append([ctx.button(ctx.t("🚗 我的诚信考核", "🚗 My integrity assessment"), "driver.assessment")])
         rows.append([ctx.button(ctx.t("📂 我的申请", "📂 My applications"), "apps.list")])
     elif role == "staff":
-        rows.append([ctx.button(ctx.t("🔑 签发绑定码", "🔑 Issue a binding code"), "staff.issue_code")])
+        rows.append(
+            [
+                ctx.button(ctx.t("📥 待办", "📥 To do"), "staff.queue"),
+                ctx.button(ctx.t("🔑 签发绑定码", "🔑 Binding code"), "staff.issue_code"),
+            ]
+        )
+        if allowed(ctx.identity.staff, "staff.manage"):
+            rows.append([ctx.button(ctx.t("👥 人员管理", "👥 Staff"), "admin.staff")])
     if role != "unbound":
         rows.append([ctx.button(ctx.t("➕ 绑定其他主体", "➕ Bind another"), "bind.start")])
     if ctx.identity.binding_count > 1:
