@@ -79,7 +79,7 @@ class Ctx:
     def notice(self, text: str) -> None:
         self.outcome.callback_notice = text
 
-    def button(self, label: str, action: str, *, persistent: bool = False, **payload: Any) -> Button:
+    def button(self, label: str, action: str, /, *, persistent: bool = False, **payload: Any) -> Button:
         """A button whose data is an opaque token; the action and payload stay on the server."""
         if self._new_screen is None:
             self._new_screen = self.state.screen + 1

@@ -86,6 +86,8 @@ class RepairApplication(SQLModel, table=True):
 
 class Objection(SQLModel, table=True):
     __tablename__ = "objection"
+    # Every records page asks which of its records are under objection.
+    __table_args__ = (Index("ix_objection_record_status", "record_id", "status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     ref_no: str = Field(max_length=32, unique=True)

@@ -51,6 +51,15 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, echo: bool = False) -> Async
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            # The driver would begin transactions only at the first write, so two read-check-write
+            # transactions could both pass their check (a lost update). We begin them ourselves:
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin_immediate(conn):  # type: ignore[no-untyped-def]
+            # ...taking SQLite's single write lock up front: transactions run one after another, as
+            # PostgreSQL's row locks (SELECT ... FOR UPDATE) make the same steps do there.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True)

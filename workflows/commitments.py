@@ -246,7 +246,7 @@ async def decide_fulfilment(
 ) -> Commitment:
     """Staff mark 全部履行 / 部分履行 / 全部未履行; a breach becomes a credit record with the letter's
     liability, and the subject is told."""
-    row = await session.get(Commitment, commitment_id, with_for_update=True)
+    row = await session.get(Commitment, commitment_id, with_for_update=True, populate_existing=True)
     if row is None:
         raise UserError("找不到该承诺。", "No such commitment.")
     if row.version != expected_version or row.fulfilment != Fulfilment.PENDING:

@@ -271,7 +271,7 @@ async def decide(
         raise ValueError(action)
     if action == "reject" and not reason.strip():
         raise UserError("维持原记录须写明理由。", "A reason is required.")
-    obj = await session.get(Objection, obj_id, with_for_update=True)
+    obj = await session.get(Objection, obj_id, with_for_update=True, populate_existing=True)
     if obj is None:
         raise UserError("找不到该异议。", "No such objection.")
     before_status = transition(obj, action, expected_version=expected_version)

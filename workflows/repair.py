@@ -305,7 +305,8 @@ async def decide(
         raise ValueError(action)
     if action in ("request_more", "reject") and not reason.strip():
         raise UserError("请填写理由（补正须写明需要的材料）。", "A reason is required.")
-    app = await session.get(RepairApplication, app_id, with_for_update=True)
+    # Lock the row and re-read it: a copy loaded earlier in this transaction may be stale by now.
+    app = await session.get(RepairApplication, app_id, with_for_update=True, populate_existing=True)
     if app is None:
         raise UserError("找不到该申请。", "No such application.")
     before = transition(app, action, expected_version=expected_version)

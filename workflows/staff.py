@@ -218,9 +218,12 @@ NEEDS_TEXT = {
 FINAL = {"approve", "reject", Fulfilment.FULL, Fulfilment.PARTIAL, Fulfilment.NONE}
 
 
-async def load_item(session: AsyncSession, kind: str, item_id: int) -> tuple[Any, Subject]:
+async def load_item(
+    session: AsyncSession, kind: str, item_id: int, *, lock: bool = False
+) -> tuple[Any, Subject]:
+    """`lock`: row-lock and re-read (PostgreSQL), for the read-check-write of a decision."""
     model = {"repair": RepairApplication, "objection": Objection, "commitment": Commitment}[kind]
-    row = await session.get(model, item_id)
+    row = await session.get(model, item_id, with_for_update=lock or None, populate_existing=lock)
     if row is None:
         raise UserError("找不到该事项。", "No such item.")
     subject = await session.get(Subject, row.subject_id)
@@ -252,7 +255,7 @@ async def decide(
     """One entry for every staff decision: role and department checks, two-step proposals, then the
     process's own decide() (which refuses a stale version: exactly one of two concurrent decisions wins)."""
     require(staff, "decide.propose")
-    row, subject = await load_item(session, kind, item_id)
+    row, subject = await load_item(session, kind, item_id, lock=True)
     require_department(staff, subject)
     if action not in DECISIONS[kind]:
         raise ValueError(action)
@@ -337,7 +340,7 @@ async def review_proposal(
     calendar: WorkdayCalendar,
 ) -> DecisionResult:
     require(staff, "decide.final")
-    row, subject = await load_item(session, kind, item_id)
+    row, subject = await load_item(session, kind, item_id, lock=True)
     require_department(staff, subject)
     proposal = row.draft.get("proposal")
     if not proposal or row.version != version:

@@ -221,6 +221,7 @@ async def on_preset(ctx: Ctx, payload: dict) -> None:
 
 @registry.on_text("staff.await_reason")
 async def on_reason(ctx: Ctx, text: str) -> None:
+    require(ctx.identity.staff, "decide.propose")
     if len(text) > 500:
         raise UserError("理由太长，请控制在 500 字以内。", "At most 500 characters.")
     await _execute(ctx, dict(ctx.state.data), text)
@@ -265,6 +266,7 @@ async def on_proposal(ctx: Ctx, payload: dict) -> None:
 
 @registry.action("staff.field")
 async def on_field(ctx: Ctx, payload: dict) -> None:
+    require(ctx.identity.staff, "decide.propose")
     if ctx.state.state not in ("staff.correct", "staff.await_value"):
         raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")
     field = payload["field"]
@@ -279,6 +281,7 @@ async def on_field(ctx: Ctx, payload: dict) -> None:
 
 @registry.on_text("staff.await_value")
 async def on_value(ctx: Ctx, text: str) -> None:
+    require(ctx.identity.staff, "decide.propose")
     data = dict(ctx.state.data)
     field = data.pop("field")
     value: object = text.strip()
@@ -303,6 +306,7 @@ async def on_value(ctx: Ctx, text: str) -> None:
 
 @registry.action("staff.correct_done")
 async def on_correct_done(ctx: Ctx, payload: dict) -> None:
+    require(ctx.identity.staff, "decide.propose")
     data = dict(ctx.state.data)
     if ctx.state.state != "staff.correct" or "item_id" not in data:
         raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")

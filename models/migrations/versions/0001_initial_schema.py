@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 12:28:30.566934
+Create Date: 2026-11-24 12:33:50.337663
 """
 
 from __future__ import annotations
@@ -401,6 +401,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("ref_no"),
     )
     with op.batch_alter_table("objection", schema=None) as batch_op:
+        batch_op.create_index("ix_objection_record_status", ["record_id", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_objection_subject_id"), ["subject_id"], unique=False)
 
     op.create_table(
@@ -494,6 +495,7 @@ def downgrade() -> None:
     op.drop_table("repair_application")
     with op.batch_alter_table("objection", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_objection_subject_id"))
+        batch_op.drop_index("ix_objection_record_status")
 
     op.drop_table("objection")
     with op.batch_alter_table("interview", schema=None) as batch_op:
