@@ -33,7 +33,11 @@ class RecordStatus(StrEnum):
 
 class CreditRecord(SQLModel, table=True):
     __tablename__ = "credit_record"
-    __table_args__ = (Index("ix_credit_record_subject_decision", "subject_id", "decision_date"),)
+    __table_args__ = (
+        Index("ix_credit_record_subject_decision", "subject_id", "decision_date"),
+        Index("ix_credit_record_status_end", "status", "publicity_end"),  # daily auto take-down
+        Index("ix_credit_record_decision_date", "decision_date"),  # risk scan windows, repair opportunities
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     subject_id: int = Field(foreign_key="subject.id")

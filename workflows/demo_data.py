@@ -24,6 +24,7 @@ from workflows.assessment import cycle_containing
 from workflows.binding import issue_code
 from workflows.calendar import add_months
 from workflows.clock import Clock, local_today
+from workflows.records import publicity_window
 from workflows.rules import driver_grade
 
 AUTHORITY = "枣庄市交通运输局"
@@ -122,8 +123,14 @@ async def load_demo(session: AsyncSession, clock: Clock) -> list[DemoLogin]:
             obligations_fulfilled_on=ago(days_ago - 10) if fulfilled else None,
             # Served on paper before the assistant existed, except the newest: binding shows 三书同达.
             notices_served_at=None if days_ago < 40 else datetime.combine(ago(days_ago), time(), UTC),
+            publicity_end=max_end(RecordKind.PENALTY, severity, ago(days_ago)),
             **kw,
         )
+
+    def max_end(kind: RecordKind, severity: Severity, decided: date) -> date:
+        window = publicity_window(kind, severity, decided)
+        assert window is not None
+        return window.max_end
 
     session.add_all(
         [
@@ -205,6 +212,7 @@ async def load_demo(session: AsyncSession, clock: Clock) -> list[DemoLogin]:
                 authority="山东省交通运输厅",
                 facts="发生较大生产安全责任事故",
                 basis="《交通运输领域严重失信主体名单管理办法》",
+                publicity_end=max_end(RecordKind.DISHONESTY_LIST, Severity.SERIOUS, ago(120)),
             ),
         ]
     )

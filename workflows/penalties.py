@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import CreditRecord, RecordKind, RecordStatus, Severity
@@ -16,6 +16,7 @@ from workflows import labels, rules
 from workflows.applications import set_deadline
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
+from workflows.errors import UserError
 from workflows.notices import notice_button, notify_subject, subject_chats
 from workflows.records import publicity_window, repair_eligibility
 
@@ -134,15 +135,17 @@ async def serve_pending_notices(
 
 
 async def take_down_expired(
-    session: AsyncSession, *, today: date, actor: str = "system"
+    session: AsyncSession, *, today: date, now: datetime | None = None, actor: str = "system"
 ) -> list[CreditRecord]:
     """Records past their maximum publicity end are taken down without an application (§4.2), and the
-    subject is told. Idempotent: a second run finds nothing."""
+    subject is told. Reads only rows whose stored end has passed (index on status, publicity_end), plus
+    the few without a stored end. Idempotent: a second run finds nothing."""
     stmt = select(CreditRecord).where(
         CreditRecord.status == RecordStatus.PUBLISHED,
         col(CreditRecord.kind).in_(
             [RecordKind.PENALTY, RecordKind.DISHONESTY_LIST, RecordKind.COMMITMENT_BREACH]
         ),
+        or_(col(CreditRecord.publicity_end) < today, col(CreditRecord.publicity_end).is_(None)),
     )
     taken: list[CreditRecord] = []
     for record in (await session.exec(stmt)).all():
@@ -169,6 +172,7 @@ async def take_down_expired(
             event_key=f"record:{record.id}:expired",
             template="record_taken_down",
             kind="decision",
+            now=now,
             context={
                 "decision_no": record.decision_no,
                 "decision_date": record.decision_date,
@@ -177,3 +181,25 @@ async def take_down_expired(
         )
         taken.append(record)
     return taken
+
+
+async def mark_published(session: AsyncSession, record_id: int, *, staff: Any, now: datetime) -> CreditRecord:
+    """双公示 done: the publication deadline closes and its reminders stop."""
+    from workflows.applications import close_deadlines
+
+    record = await session.get(CreditRecord, record_id)
+    if record is None:
+        raise UserError("找不到该记录。", "No such record.")
+    if record.published_at is None:
+        record.published_at = now
+        await close_deadlines(session, "credit_record", record.id or 0, now, kind="publication")
+        await log_change(
+            session,
+            actor=f"staff:{staff.id}",
+            action="record.published",
+            entity="credit_record",
+            entity_id=record.id,
+            subject_id=record.subject_id,
+            after={"published_at": now.isoformat()},
+        )
+    return record

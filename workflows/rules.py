@@ -282,3 +282,15 @@ RECTIFICATION_DEFAULT_WORKDAYS = 15  # default deadline for rectification items 
 DUE_SOON_WORKDAYS = 1  # a queue item due within this many working days is shown red (issue #4)
 # Items that need two steps (经办 proposes, 审核 approves). Product configuration per item type.
 TWO_STEP_DECISIONS = {"repair": True, "objection": True, "commitment": False}
+
+# ---------------------------------------------------------------------------------------------------
+# Reminders and escalation (issue #5; domain-rules §18 Zaozhuang #4: staff reminders until published).
+# ---------------------------------------------------------------------------------------------------
+
+REMIND_BEFORE_WORKDAYS = 2  # a reminder this many working days before the due day (product default)
+REMIND_ON_DUE_DAY = True  # and on the morning of the due day
+ESCALATE_WHEN_OVERDUE = True  # overdue: the responsible staff's supervisor, each working day until done
+INTERVIEW_REMIND_HOURS_BEFORE = 2  # and the working day before
+INTERVIEW_NO_SHOW_AFTER_HOURS = 2  # an interview not recorded this long after its slot is flagged
+SWEEP_EVERY_MINUTES = 10  # deadline and interview sweeps (idempotent: a rerun writes nothing new)
+DAILY_SCAN_TIME = "08:30"  # Asia/Shanghai, working days: risk scan, repair opportunities, digests

@@ -15,6 +15,8 @@ MODULES = (
     "objection",
     "applications",
     "staff_queue",
+    "staff_lookup",
+    "interviews",
 )
 
 

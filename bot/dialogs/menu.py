@@ -121,6 +121,12 @@ async def show_menu(ctx: Ctx, intro: str | None = None, *, edit: bool = False) -
                 ctx.button(ctx.t("🔑 签发绑定码", "🔑 Binding code"), "staff.issue_code"),
             ]
         )
+        rows.append(
+            [
+                ctx.button(ctx.t("🔎 信用核查", "🔎 Look up"), "staff.lookup"),
+                ctx.button(ctx.t("📅 约谈", "📅 Interviews"), "interview.list"),
+            ]
+        )
         if allowed(ctx.identity.staff, "staff.manage"):
             rows.append([ctx.button(ctx.t("👥 人员管理", "👥 Staff"), "admin.staff")])
     if role != "unbound":

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 12:33:50.337663
+Create Date: 2026-11-24 12:39:24.770069
 """
 
 from __future__ import annotations
@@ -206,7 +206,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("credit_record", schema=None) as batch_op:
+        batch_op.create_index("ix_credit_record_decision_date", ["decision_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_credit_record_status"), ["status"], unique=False)
+        batch_op.create_index("ix_credit_record_status_end", ["status", "publicity_end"], unique=False)
         batch_op.create_index(
             "ix_credit_record_subject_decision", ["subject_id", "decision_date"], unique=False
         )
@@ -518,7 +520,9 @@ def downgrade() -> None:
     op.drop_table("deadline")
     with op.batch_alter_table("credit_record", schema=None) as batch_op:
         batch_op.drop_index("ix_credit_record_subject_decision")
+        batch_op.drop_index("ix_credit_record_status_end")
         batch_op.drop_index(batch_op.f("ix_credit_record_status"))
+        batch_op.drop_index("ix_credit_record_decision_date")
 
     op.drop_table("credit_record")
     with op.batch_alter_table("chat_binding", schema=None) as batch_op:

@@ -1,0 +1,278 @@
+"""约谈 in chat. Staff: schedule (from a warning, a look-up or the menu), see upcoming ones, record the
+outcome or cancel. The subject: confirm attendance from the notice's button.
+
+schedule: reason → time (Beijing) → place or 线上 → attendees → confirm → 约谈通知书 served
+outcome:  attended? → issues → rectification items → commitment signed? → saved (items → a deadline)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.context import Ctx
+from bot.dialogs import registry
+from bot.dialogs.common import menu_row, require_subject
+from models import RiskWarning, Subject
+from workflows import interviews
+from workflows.clock import SHANGHAI, to_local, utc_now
+from workflows.errors import UserError
+from workflows.staff import require
+
+CANCEL = "menu.show"
+
+
+@registry.action("interview.new")
+async def new(ctx: Ctx, payload: dict) -> None:
+    require(ctx.identity.staff, "interview.schedule")
+    subject = await ctx.session.get(Subject, int(payload["subject_id"]))
+    if subject is None:
+        raise UserError("找不到该主体。", "No such subject.")
+    warning = (
+        await ctx.session.get(RiskWarning, int(payload["warning_id"])) if payload.get("warning_id") else None
+    )
+    suggested = f"信用风险预警：{warning.details.get('rule')}" if warning else ""
+    ctx.goto("interview.await_reason", subject_id=subject.id, warning_id=warning.id if warning else None)
+    rows = [[ctx.button(f"事由：{suggested[:30]}", "interview.reason", text=suggested)]] if suggested else []
+    ctx.say(f"📅 约谈 {subject.name}\n请输入约谈事由：", rows + [[ctx.button("取消", CANCEL)]])
+
+
+@registry.action("interview.reason")
+async def reason_button(ctx: Ctx, payload: dict) -> None:
+    await on_reason(ctx, payload["text"])
+
+
+@registry.on_text("interview.await_reason")
+async def on_reason(ctx: Ctx, text: str) -> None:
+    require(ctx.identity.staff, "interview.schedule")
+    if len(text) > 300:
+        raise UserError("事由太长，请控制在 300 字以内。", "At most 300 characters.")
+    earliest = interviews.earliest_day(ctx.today, ctx.services.calendar)
+    ctx.goto("interview.await_time", **{**ctx.state.data, "reason": text.strip()})
+    ctx.say(f"请输入约谈时间（北京时间，如 {earliest} 14:30）。最早可安排在 {earliest}。")
+
+
+@registry.on_text("interview.await_time")
+async def on_time(ctx: Ctx, text: str) -> None:
+    require(ctx.identity.staff, "interview.schedule")
+    try:
+        local = datetime.strptime(" ".join(text.split()), "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+    except ValueError:
+        raise UserError(
+            "时间格式不对，请按「2026-11-27 14:30」这样输入。", "Use the format 2026-11-27 14:30."
+        ) from None
+    interviews.check_time(local, utc_now(ctx.services.clock), ctx.services.calendar)
+    ctx.goto("interview.await_place", **{**ctx.state.data, "at": local.isoformat()})
+    ctx.say("请输入约谈地点，或点「线上约谈」：", [[ctx.button("💻 线上约谈", "interview.online")]])
+
+
+@registry.action("interview.online")
+async def online(ctx: Ctx, _: dict) -> None:
+    await _place(ctx, "", True)
+
+
+@registry.on_text("interview.await_place")
+async def on_place(ctx: Ctx, text: str) -> None:
+    await _place(ctx, text.strip()[:200], False)
+
+
+async def _place(ctx: Ctx, place: str, is_online: bool) -> None:
+    staff = require(ctx.identity.staff, "interview.schedule")
+    if ctx.state.state != "interview.await_place":
+        raise UserError("请按顺序填写约谈信息。", "Please answer in order.")
+    ctx.goto("interview.await_attendees", **{**ctx.state.data, "place": place, "online": is_online})
+    ctx.say(
+        "请输入参加约谈的工作人员（用逗号分隔），或点「仅本人」：",
+        [[ctx.button(f"仅本人（{staff.name}）", "interview.attendees", text=staff.name)]],
+    )
+
+
+@registry.action("interview.attendees")
+async def attendees_button(ctx: Ctx, payload: dict) -> None:
+    await on_attendees(ctx, payload["text"])
+
+
+@registry.on_text("interview.await_attendees")
+async def on_attendees(ctx: Ctx, text: str) -> None:
+    require(ctx.identity.staff, "interview.schedule")
+    names = [n.strip() for n in text.replace("，", ",").split(",") if n.strip()][:10]
+    data = {**ctx.state.data, "attendees": names}
+    ctx.goto("interview.confirm_schedule", **data)
+    local = datetime.fromisoformat(data["at"])
+    ctx.say(
+        f"请确认约谈安排：\n事由：{data['reason']}\n时间：{local:%Y-%m-%d %H:%M}\n"
+        f"地点：{'线上' if data['online'] else data['place']}\n参加人员：{'、'.join(names)}",
+        [[ctx.button("✅ 发出约谈通知书", "interview.schedule"), ctx.button("取消", CANCEL)]],
+    )
+
+
+@registry.action("interview.schedule")
+async def do_schedule(ctx: Ctx, _: dict) -> None:
+    staff = require(ctx.identity.staff, "interview.schedule")
+    data = ctx.state.data
+    if ctx.state.state != "interview.confirm_schedule":
+        raise UserError("没有待确认的约谈安排，请重新开始。", "Nothing to confirm.")
+    iv = await interviews.schedule(
+        ctx.session,
+        subject_id=int(data["subject_id"]),
+        staff=staff,
+        reason=data["reason"],
+        scheduled_at=datetime.fromisoformat(data["at"]),
+        place=data["place"],
+        online=bool(data["online"]),
+        attendees=data["attendees"],
+        now=utc_now(ctx.services.clock),
+        calendar=ctx.services.calendar,
+        warning_id=data.get("warning_id"),
+    )
+    ctx.goto("menu")
+    ctx.say(f"✅ 已发出约谈通知书（约谈 #{iv.id}）。对方确认参加后会通知您。", [menu_row(ctx)])
+
+
+@registry.action("interview.list")
+async def upcoming(ctx: Ctx, _: dict) -> None:
+    staff = require(ctx.identity.staff, "interview.outcome")
+    rows_ = await interviews.upcoming_for_staff(ctx.session, staff.id or 0)
+    if not rows_:
+        ctx.say("📅 您没有待进行的约谈。", [menu_row(ctx)], edit=True)
+        return
+    lines, rows = ["📅 我安排的约谈"], []
+    for n, iv in enumerate(rows_[:10], 1):
+        subject = await ctx.session.get(Subject, iv.subject_id)
+        lines.append(
+            f"{n}. {to_local(iv.scheduled_at):%Y-%m-%d %H:%M} {subject.name if subject else ''} · "
+            f"{interviews.status_label(iv.status)}"
+        )
+        rows.append(
+            [
+                ctx.button(f"记录结果 {n}", "interview.outcome", interview_id=iv.id, version=iv.version),
+                ctx.button(f"取消 {n}", "interview.cancel", interview_id=iv.id, version=iv.version),
+            ]
+        )
+    ctx.say("\n".join(lines), rows + [menu_row(ctx)], edit=True)
+
+
+@registry.action("interview.cancel")
+async def cancel(ctx: Ctx, payload: dict) -> None:
+    require(ctx.identity.staff, "interview.schedule")
+    ctx.goto("interview.await_cancel_reason", **payload)
+    ctx.say("请输入取消原因（将告知对方）：", [[ctx.button("不取消", CANCEL)]])
+
+
+@registry.on_text("interview.await_cancel_reason")
+async def on_cancel_reason(ctx: Ctx, text: str) -> None:
+    staff = require(ctx.identity.staff, "interview.schedule")
+    data = ctx.state.data
+    await interviews.cancel(
+        ctx.session,
+        int(data["interview_id"]),
+        staff=staff,
+        reason=text[:200],
+        expected_version=int(data["version"]),
+        now=utc_now(ctx.services.clock),
+    )
+    ctx.goto("menu")
+    ctx.say("已取消约谈，并已通知对方。", [menu_row(ctx)])
+
+
+@registry.action("interview.outcome")
+async def outcome(ctx: Ctx, payload: dict) -> None:
+    require(ctx.identity.staff, "interview.outcome")
+    ctx.goto("interview.outcome", **payload)
+    ctx.say(
+        "约谈对象是否到场？",
+        [
+            [
+                ctx.button("✅ 已到场", "interview.attended", attended=True),
+                ctx.button("❌ 未到场", "interview.attended", attended=False),
+            ]
+        ],
+    )
+
+
+@registry.action("interview.attended")
+async def attended(ctx: Ctx, payload: dict) -> None:
+    require(ctx.identity.staff, "interview.outcome")
+    if ctx.state.state != "interview.outcome":
+        raise UserError("请从「我安排的约谈」重新开始记录。", "Start again from the interview list.")
+    if not payload["attended"]:
+        await _save(ctx, {**ctx.state.data, "attended": False})
+        return
+    ctx.goto("interview.await_issues", **{**ctx.state.data, "attended": True})
+    ctx.say("请输入约谈中指出的问题：")
+
+
+@registry.on_text("interview.await_issues")
+async def on_issues(ctx: Ctx, text: str) -> None:
+    require(ctx.identity.staff, "interview.outcome")
+    ctx.goto("interview.await_items", **{**ctx.state.data, "issues": text[:1000]})
+    ctx.say("请输入整改事项，每行一项；没有整改事项输入「无」：")
+
+
+@registry.on_text("interview.await_items")
+async def on_items(ctx: Ctx, text: str) -> None:
+    require(ctx.identity.staff, "interview.outcome")
+    items = [] if text.strip() == "无" else [line.strip() for line in text.splitlines() if line.strip()][:20]
+    ctx.goto("interview.await_signed", **{**ctx.state.data, "items": items})
+    ctx.say(
+        "是否当场签署了整改承诺书？",
+        [
+            [
+                ctx.button("是", "interview.signed", signed=True),
+                ctx.button("否", "interview.signed", signed=False),
+            ]
+        ],
+    )
+
+
+@registry.action("interview.signed")
+async def signed(ctx: Ctx, payload: dict) -> None:
+    require(ctx.identity.staff, "interview.outcome")
+    if ctx.state.state != "interview.await_signed":
+        raise UserError("请按顺序填写。", "Please answer in order.")
+    await _save(ctx, {**ctx.state.data, "signed": bool(payload["signed"])})
+
+
+async def _save(ctx: Ctx, data: dict) -> None:
+    staff = require(ctx.identity.staff, "interview.outcome")
+    iv = await interviews.record_outcome(
+        ctx.session,
+        int(data["interview_id"]),
+        staff=staff,
+        attended=bool(data["attended"]),
+        issues=data.get("issues", ""),
+        rectification_items=data.get("items", []),
+        rectification_due=None,
+        commitment_signed=bool(data.get("signed", False)),
+        expected_version=int(data["version"]),
+        today=ctx.today,
+        calendar=ctx.services.calendar,
+        now=utc_now(ctx.services.clock),
+    )
+    ctx.goto("menu")
+    text = (
+        "已记录：对方未到场（将计入风险预警规则）。"
+        if not data["attended"]
+        else "已记录约谈结果，并已告知对方。"
+    )
+    if iv.outcome.get("rectification_due"):
+        text += f"\n整改期限：{iv.outcome['rectification_due']}，到期前会提醒对方。"
+    ctx.say(text, [menu_row(ctx)])
+
+
+@registry.action("interview.confirm")
+async def subject_confirms(ctx: Ctx, payload: dict) -> None:
+    """The 确认参加 button of the 约谈通知书 (a persistent notice button)."""
+    subject = require_subject(ctx)
+    iv = await interviews.confirm(
+        ctx.session,
+        int(payload["interview_id"]),
+        subject_id=subject.id or 0,
+        now=utc_now(ctx.services.clock),
+        actor=ctx.actor,
+    )
+    ctx.say(
+        ctx.t(
+            f"✅ 已确认参加 {to_local(iv.scheduled_at):%Y-%m-%d %H:%M} 的约谈。请准时参加。",
+            f"✅ Attendance confirmed for {to_local(iv.scheduled_at):%Y-%m-%d %H:%M}.",
+        )
+    )

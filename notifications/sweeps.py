@@ -1,0 +1,352 @@
+"""The sweeps the scheduler runs: they read what is due from the database and write outbox rows with a
+unique key per (recipient, event, occasion), so a rerun, a late run or a second scheduler writes nothing
+new. Delivery is the dispatcher's job."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import (
+    CreditRecord,
+    Interview,
+    InterviewStatus,
+    RecordKind,
+    RecordStatus,
+    Severity,
+    Staff,
+    Subject,
+)
+from workflows import rules
+from workflows.calendar import WorkdayCalendar, add_months
+from workflows.clock import SHANGHAI, local_today, to_local
+from workflows.notices import notify_staff, notify_subject
+from workflows.penalties import take_down_expired
+from workflows.records import repair_eligibility
+from workflows.reminders import KIND_LABELS, due_deadlines, occasion, staff_recipients
+from workflows.risk import RiskRule, scan
+from workflows.staff import queue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepStats:
+    rows_written: int = 0
+    items_seen: int = 0
+    details: dict[str, int] = field(default_factory=dict)
+
+    def add(self, name: str, written: int) -> None:
+        self.rows_written += written
+        self.details[name] = self.details.get(name, 0) + written
+
+
+async def leader(session: AsyncSession, job: str) -> bool:
+    """On PostgreSQL one scheduler at a time runs a job (transaction-scoped advisory lock); the unique
+    outbox keys would prevent duplicates anyway, this saves the duplicate work."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    got = await session.exec(text("SELECT pg_try_advisory_xact_lock(hashtext(:job))").bindparams(job=job))  # type: ignore[call-overload]
+    return bool(got.scalar())
+
+
+# -- deadlines -------------------------------------------------------------------------------------
+
+
+async def sweep_deadlines(
+    sessions: async_sessionmaker[AsyncSession], *, now: datetime, calendar: WorkdayCalendar, page: int = 2000
+) -> SweepStats:
+    today = local_today_of(now)
+    stats = SweepStats()
+    after = 0
+    while True:
+        async with sessions() as session, session.begin():
+            if after == 0 and not await leader(session, "sweep_deadlines"):
+                return stats
+            batch = await due_deadlines(session, today, calendar, after_id=after, limit=page)
+            subjects = await _subjects(session, {d.subject_id for d in batch if d.subject_id is not None})
+            for d in batch:
+                stats.items_seen += 1
+                which = occasion(d.due_on, today, calendar)
+                if which is None:
+                    continue
+                subject = subjects.get(d.subject_id or 0)
+                label, actor = KIND_LABELS.get(d.kind, (d.kind, "staff"))
+                overdue = which.startswith("overdue")
+                context = {
+                    "kind": label,
+                    "due_on": d.due_on,
+                    "subject_name": subject.name if subject else "",
+                    "ref": f"{d.ref_kind}#{d.ref_id}",
+                    "occasion": which.split("-")[0],
+                    "workdays": abs(calendar.workdays_between(today, d.due_on)),
+                }
+                key = f"deadline:{d.id}:{d.due_on}:{which}"
+                if actor == "subject" and subject is not None:
+                    stats.add(
+                        "subject",
+                        await notify_subject(
+                            session,
+                            subject.id or 0,
+                            event_key=key,
+                            template="deadline_subject",
+                            context=context,
+                            kind="deadline",
+                            now=now,
+                        ),
+                    )
+                people = await staff_recipients(session, d, subject)
+                if actor == "staff":
+                    for staff in people.staff:
+                        stats.add(
+                            "staff",
+                            await notify_staff(
+                                session,
+                                staff,
+                                event_key=key,
+                                template="deadline_staff",
+                                context=context,
+                                kind="deadline",
+                                now=now,
+                            ),
+                        )
+                if overdue:
+                    for boss in people.supervisors:
+                        stats.add(
+                            "escalation",
+                            await notify_staff(
+                                session,
+                                boss,
+                                event_key=f"{key}:escalation",
+                                template="deadline_escalation",
+                                context={
+                                    **context,
+                                    "staff": "、".join(s.name for s in people.staff) or "（未指定）",
+                                },
+                                kind="escalation",
+                                now=now,
+                            ),
+                        )
+            if len(batch) < page:
+                return stats
+            after = batch[-1].id or after
+
+
+async def _subjects(session: AsyncSession, ids: set[int]) -> dict[int, Subject]:
+    if not ids:
+        return {}
+    rows = (await session.exec(select(Subject).where(col(Subject.id).in_(ids)))).all()
+    return {s.id or 0: s for s in rows}
+
+
+def local_today_of(now: datetime) -> date:
+    return now.astimezone(SHANGHAI).date()
+
+
+# -- interviews ------------------------------------------------------------------------------------
+
+
+async def sweep_interviews(
+    sessions: async_sessionmaker[AsyncSession], *, now: datetime, calendar: WorkdayCalendar
+) -> SweepStats:
+    """The working day before and N hours before: both sides are reminded; after the slot, an
+    interview nobody recorded is flagged to its organiser (a no-show feeds the warning rules)."""
+    stats = SweepStats()
+    today = local_today_of(now)
+    horizon = now + timedelta(days=10)  # covers the working day before across a long holiday
+    async with sessions() as session, session.begin():
+        if not await leader(session, "sweep_interviews"):
+            return stats
+        rows = (
+            await session.exec(
+                select(Interview).where(
+                    col(Interview.status).in_([InterviewStatus.SCHEDULED, InterviewStatus.CONFIRMED]),
+                    col(Interview.scheduled_at) <= horizon,
+                )
+            )
+        ).all()
+        for iv in rows:
+            stats.items_seen += 1
+            at = iv.scheduled_at
+            slot_day = to_local(at).date()
+            context = {
+                "when": f"{to_local(at):%Y-%m-%d %H:%M}",
+                "place": "线上" if iv.online else iv.place,
+                "reason": iv.reason,
+                "interview_id": iv.id,
+            }
+            organiser = await session.get(Staff, iv.created_by) if iv.created_by else None
+            occasions = []
+            if now < at and calendar.add_workdays(today, 1) == slot_day and calendar.is_workday(today):
+                occasions.append("day_before")
+            if now < at <= now + timedelta(hours=rules.INTERVIEW_REMIND_HOURS_BEFORE):
+                occasions.append("hours_before")
+            for which in occasions:
+                key = f"interview:{iv.id}:{at:%Y%m%d%H%M}:{which}"
+                ctx = {**context, "occasion": which}
+                stats.add(
+                    "subject",
+                    await notify_subject(
+                        session,
+                        iv.subject_id,
+                        event_key=key,
+                        template="interview_reminder",
+                        context=ctx,
+                        kind="interview",
+                        now=now,
+                        legally_required=True,
+                    ),
+                )
+                if organiser is not None:
+                    stats.add(
+                        "staff",
+                        await notify_staff(
+                            session,
+                            organiser,
+                            event_key=key,
+                            template="interview_reminder",
+                            context=ctx,
+                            kind="interview",
+                            now=now,
+                        ),
+                    )
+            if now >= at + timedelta(hours=rules.INTERVIEW_NO_SHOW_AFTER_HOURS) and organiser is not None:
+                stats.add(
+                    "unrecorded",
+                    await notify_staff(
+                        session,
+                        organiser,
+                        event_key=f"interview:{iv.id}:unrecorded",
+                        template="interview_unrecorded",
+                        context=context,
+                        kind="interview",
+                        now=now,
+                    ),
+                )
+    return stats
+
+
+# -- the daily scan --------------------------------------------------------------------------------
+
+
+async def repair_opportunities(
+    session: AsyncSession, *, today: date, now: datetime, calendar: WorkdayCalendar
+) -> int:
+    """Tell an enterprise on the day a record becomes repairable. Only records whose minimum period
+    ends around now are read (an index range on decision_date), not every published record."""
+    windows = {p.min_months for r in rules.REGIMES for p in r.periods.values() if p.min_months > 0}
+    yesterday = today - timedelta(days=1)
+    written = 0
+    for months in sorted(windows):
+        latest = add_months(yesterday, -months)
+        stmt = select(CreditRecord).where(
+            CreditRecord.kind == RecordKind.PENALTY,
+            CreditRecord.status == RecordStatus.PUBLISHED,
+            col(CreditRecord.decision_date) > latest - timedelta(days=4),
+            col(CreditRecord.decision_date) <= latest,
+            col(CreditRecord.obligations_fulfilled_on).is_not(None),
+        )
+        for record in (await session.exec(stmt)).all():
+            elig = repair_eligibility(record, today, calendar)
+            if elig.eligible_now and elig.from_date == today:
+                written += await _opportunity(session, record, now)
+    # Records that became repairable because the obligations were fulfilled yesterday or today.
+    fulfilled = select(CreditRecord).where(
+        CreditRecord.status == RecordStatus.PUBLISHED,
+        CreditRecord.kind == RecordKind.PENALTY,
+        col(CreditRecord.obligations_fulfilled_on) >= yesterday,
+    )
+    for record in (await session.exec(fulfilled)).all():
+        if repair_eligibility(record, today, calendar).eligible_now:
+            written += await _opportunity(session, record, now)
+    return written
+
+
+async def _opportunity(session: AsyncSession, record: CreditRecord, now: datetime) -> int:
+    from workflows.notices import notice_button
+
+    return await notify_subject(
+        session,
+        record.subject_id,
+        event_key=f"record:{record.id}:repairable",
+        template="repair_opportunity",
+        context={
+            "decision_no": record.decision_no,
+            "decision_date": record.decision_date,
+            "severity": {Severity.MINOR: "轻微", Severity.GENERAL: "一般", Severity.SERIOUS: "严重"}[
+                Severity(record.severity)
+            ],
+        },
+        kind="opportunity",
+        now=now,
+        buttons=[
+            [notice_button("🛠 申请信用修复", "🛠 Apply for repair", "repair.start", record_id=record.id)]
+        ],
+    )
+
+
+async def digests(session: AsyncSession, *, today: date, now: datetime, calendar: WorkdayCalendar) -> int:
+    written = 0
+    for staff in (await session.exec(select(Staff).where(col(Staff.active).is_(True)))).all():
+        items = await queue(session, staff, today=today, calendar=calendar)
+        if not items:
+            continue
+        context = {
+            "name": staff.name,
+            "today": today,
+            "pending": len(items),
+            "due_today": sum(1 for i in items if i.due_on == today),
+            "overdue": sum(1 for i in items if i.urgency == "overdue"),
+            "top": [f"{i.ref} {i.subject.name}：{i.asked}" for i in items[:5]],
+        }
+        written += await notify_staff(
+            session,
+            staff,
+            event_key=f"digest:{staff.id}:{today}",
+            template="daily_digest",
+            context=context,
+            kind="digest",
+            now=now,
+        )
+    return written
+
+
+async def daily_scan(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    calendar: WorkdayCalendar,
+    risk_rules: list[RiskRule],
+) -> SweepStats:
+    """Working days only: risk warnings, auto take-down, repair opportunities, staff digests."""
+    stats = SweepStats()
+    today = local_today_of(now)
+    if not calendar.is_workday(today):
+        return stats
+    async with sessions() as session, session.begin():
+        if not await leader(session, "daily_scan"):
+            return stats
+        stats.add("warnings", len(await scan(session, today=today, now=now, rules=risk_rules)))
+        stats.add("taken_down", len(await take_down_expired(session, today=today, now=now)))
+        stats.add(
+            "opportunities", await repair_opportunities(session, today=today, now=now, calendar=calendar)
+        )
+        stats.add("digests", await digests(session, today=today, now=now, calendar=calendar))
+    return stats
+
+
+__all__ = [
+    "SweepStats",
+    "daily_scan",
+    "digests",
+    "local_today",
+    "repair_opportunities",
+    "sweep_deadlines",
+    "sweep_interviews",
+]
