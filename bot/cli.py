@@ -129,6 +129,40 @@ def run(verbose: bool = False) -> None:
         typer.echo("stopped")
 
 
+@app.command()
+def scheduler(verbose: bool = False) -> None:
+    """Run the reminder / warning sweeps (and deliver notices when TELEGRAM_BOT_TOKEN is set)."""
+    _logging(verbose)
+    from bot.runner import run_scheduler
+
+    try:
+        asyncio.run(run_scheduler(get_settings()))
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
+@app.command()
+def sweep(daily: Annotated[bool, typer.Option(help="Also run the daily scan now.")] = False) -> None:
+    """Run the sweeps once and print what they wrote (operations and checks)."""
+    _logging(False)
+
+    async def once() -> None:
+        from notifications.scheduler import CreditScheduler
+
+        built = await build_app()
+        try:
+            s = CreditScheduler(
+                built.sessions, clock=built.engine.services.clock, calendar=built.engine.services.calendar
+            )
+            typer.echo(f"sweep: {(await s.sweep() or 'database unavailable')}")
+            if daily:
+                typer.echo(f"daily: {(await s.daily() or 'database unavailable')}")
+        finally:
+            await built.close()
+
+    asyncio.run(once())
+
+
 async def _issue(uscc: str | None, cert: str | None, staff_id: int | None) -> str:
     built = await build_app()
     try:

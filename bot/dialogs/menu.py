@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.replies import Button
+from workflows.audit import log_change
 from workflows.binding import looks_like_code
 from workflows.errors import UserError
 from workflows.identity import binding_labels, chat_bindings, resolve_identity
@@ -19,6 +20,7 @@ COMMAND_MENU = {
         ("help", "帮助"),
         ("cancel", "取消当前操作"),
         ("lang", "切换语言 English"),
+        ("notices", "通知开关（法定通知照常送达）"),
     ],
     "en": [
         ("start", "Start / bind"),
@@ -26,6 +28,7 @@ COMMAND_MENU = {
         ("help", "Help"),
         ("cancel", "Cancel"),
         ("lang", "中文 / English"),
+        ("notices", "Notices on/off (legal notices always)"),
     ],
 }
 COMMANDS = frozenset(name for name, _ in COMMAND_MENU["zh"])
@@ -62,6 +65,27 @@ async def run_command(ctx: Ctx, name: str, arg: str) -> None:
             raise UserError("用法：/lang zh 或 /lang en", "Usage: /lang zh or /lang en")
         ctx.state.lang = choice or ("zh" if ctx.lang == "en" else "en")
         await show_menu(ctx, ctx.t("已切换为中文。", "Language: English."))
+    elif name == "notices":
+        choice = arg.lower()
+        if choice not in ("", "on", "off"):
+            raise UserError("用法：/notices on 或 /notices off", "Usage: /notices on or /notices off")
+        ctx.state.notices_muted = (not ctx.state.notices_muted) if not choice else choice == "off"
+        await log_change(
+            ctx.session,
+            actor=ctx.actor,
+            action="notices.muted" if ctx.state.notices_muted else "notices.unmuted",
+            entity="conversation_state",
+            entity_id=ctx.state.id,
+        )
+        ctx.say(
+            ctx.t(
+                "🔕 已暂停非必要通知（提醒、摘要、机会提示）。依法须送达的通知（三书同达、审核结果、约谈通知）"
+                "仍会发送。发送 /notices on 恢复。",
+                "🔕 Optional notices paused; legally required ones still arrive. /notices on to resume.",
+            )
+            if ctx.state.notices_muted
+            else ctx.t("🔔 已恢复全部通知。", "🔔 All notices resumed.")
+        )
 
 
 async def unknown_text(ctx: Ctx, text: str) -> None:
@@ -127,6 +151,7 @@ async def show_menu(ctx: Ctx, intro: str | None = None, *, edit: bool = False) -
                 ctx.button(ctx.t("📅 约谈", "📅 Interviews"), "interview.list"),
             ]
         )
+        rows.append([ctx.button(ctx.t("🔕 通知设置", "🔕 Notices"), "staff.mute")])
         if allowed(ctx.identity.staff, "staff.manage"):
             rows.append([ctx.button(ctx.t("👥 人员管理", "👥 Staff"), "admin.staff")])
     if role != "unbound":

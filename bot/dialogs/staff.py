@@ -213,3 +213,36 @@ async def audit_of_subject(ctx: Ctx, payload: dict) -> None:
         f"{to_local(e.at):%m-%d %H:%M} {e.actor} {e.action} {e.entity}#{e.entity_id or ''}" for e in entries
     ]
     ctx.say("\n".join(lines), [menu_row(ctx)])
+
+
+# -- muting non-urgent notices ---------------------------------------------------------------------
+
+MUTABLE_KINDS = {"digest": "每日待办摘要", "warning": "风险预警", "deadline": "到期提醒（超期督办不可关闭）"}
+
+
+@registry.action("staff.mute")
+async def mute_settings(ctx: Ctx, payload: dict) -> None:
+    staff = require(ctx.identity.staff, "queue.view")
+    kind = payload.get("kind")
+    if kind in MUTABLE_KINDS:
+        muted = set(staff.muted_kinds)
+        muted ^= {kind}
+        await log_change(
+            ctx.session,
+            actor=ctx.actor,
+            action="staff.mute",
+            entity="staff",
+            entity_id=staff.id,
+            before={"muted": staff.muted_kinds},
+            after={"muted": sorted(muted)},
+        )
+        staff.muted_kinds = sorted(muted)
+    rows = [
+        [ctx.button(("🔕 " if k in staff.muted_kinds else "🔔 ") + label, "staff.mute", kind=k)]
+        for k, label in MUTABLE_KINDS.items()
+    ]
+    ctx.say(
+        "通知设置（点按切换）。约谈、超期督办、送达失败等紧急通知不能关闭。",
+        rows + [menu_row(ctx)],
+        edit=True,
+    )
