@@ -42,6 +42,7 @@ class App:
             instance=f"{socket.gethostname()}:{os.getpid()}:{id(self):x}",
             chat_id=chat_id,
             limiter=limiter,
+            lease_seconds=self.settings.outbox_lease_seconds,
         )
 
     async def close(self) -> None:

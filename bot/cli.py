@@ -142,6 +142,22 @@ def scheduler(verbose: bool = False) -> None:
 
 
 @app.command()
+def deliver(verbose: bool = False) -> None:
+    """Deliver outbox notices only (needs TELEGRAM_BOT_TOKEN)."""
+    _logging(verbose)
+    settings = get_settings()
+    if not settings.telegram_bot_token:
+        typer.echo("TELEGRAM_BOT_TOKEN is not set.")
+        raise typer.Exit(2)
+    from bot.runner import run_delivery
+
+    try:
+        asyncio.run(run_delivery(settings))
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
+@app.command()
 def sweep(daily: Annotated[bool, typer.Option(help="Also run the daily scan now.")] = False) -> None:
     """Run the sweeps once and print what they wrote (operations and checks)."""
     _logging(False)

@@ -81,3 +81,17 @@ async def run_scheduler(settings: Settings) -> None:
         if bot is not None:
             await bot.session.close()
         await built.close()
+
+
+async def run_delivery(settings: Settings) -> None:
+    """`credit-bot deliver`: only the outbox dispatcher (more delivery processes may run side by side)."""
+    assert settings.telegram_bot_token
+    built = await build_app(settings)
+    bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
+    try:
+        await built.dispatcher({"telegram": AiogramSender(bot)}, limiter=RateLimiter()).run_forever(
+            asyncio.Event(), idle_seconds=0.2
+        )
+    finally:
+        await bot.session.close()
+        await built.close()

@@ -268,6 +268,7 @@ async def load_demo(session: AsyncSession, clock: Clock) -> list[DemoLogin]:
         ("enterprise-c", "企业 薛城区顺通危险货物运输有限公司", shuntong, None, "ENTC2468"),
         ("staff", "工作人员 陈科员（经办）", None, clerk, "STAF2468"),
         ("admin", "工作人员 系统管理员", None, admin, "ADMN2468"),
+        ("chief", "工作人员 刘主任（负责人，接收超期督办）", None, chief, "CHEF2468"),
     ]
     out = []
     for persona, who, subject, staff, code in logins:

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     region_code: str = "370400"  # 行政区划 of the deploying bureau (commitment codes); demo: 枣庄
     bot_username: str = "credit_transport_bot"  # for deep links t.me/<name>?start=<code>
+    # A notice claimed by a dispatcher that died is sent again after this many seconds (at most the
+    # messages in flight repeat; none is lost).
+    outbox_lease_seconds: int = 300
 
 
 @lru_cache

@@ -59,7 +59,14 @@ async def test_aiogram_channel_binds_a_driver_and_shows_the_assessment(demo: App
     task = asyncio.create_task(channel.run())
     try:
         await _play_driver(api)
-        assert [c["command"] for c in api.commands[""]] == ["start", "menu", "help", "cancel", "lang", "notices"]
+        assert [c["command"] for c in api.commands[""]] == [
+            "start",
+            "menu",
+            "help",
+            "cancel",
+            "lang",
+            "notices",
+        ]
         assert "en" in api.commands
         assert any(method == "deleteWebhook" for method, _ in api.calls)
     finally:
