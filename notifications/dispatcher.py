@@ -352,6 +352,7 @@ class Dispatcher:
                 template=DELIVERY_FAILED_TEMPLATE,
                 context=context,
                 kind=DELIVERY_FAILED_TEMPLATE,
+                now=utc_now(self.clock),
             )
         if not written:
             log.error("outbox %s: no active admin with a bound chat to report the failure to", row.id)

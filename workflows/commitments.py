@@ -4,7 +4,7 @@ closed loop). Rules: domain-rules §7; numbers in rules.COMMITMENT_*."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
@@ -243,6 +243,7 @@ async def decide_fulfilment(
     today: date,
     expected_version: int,
     unfulfilled: str = "",
+    now: datetime | None = None,
 ) -> Commitment:
     """Staff mark 全部履行 / 部分履行 / 全部未履行; a breach becomes a credit record with the letter's
     liability, and the subject is told."""
@@ -292,6 +293,7 @@ async def decide_fulfilment(
         event_key=f"commitment:{row.id}:fulfilment",
         template="commitment_decided",
         legally_required=True,
+        now=now,
         context={
             "code": row.code,
             "outcome": FULFILMENT_LABELS[outcome],

@@ -237,6 +237,7 @@ async def schedule(
         kind="interview",
         buttons=[[button]],
         legally_required=True,
+        now=now,
     )
     # The scheduler learns whether the notice reached a chat: if not, it must be served on paper.
     await notify_staff(
@@ -246,6 +247,7 @@ async def schedule(
         template="interview_scheduled_staff",
         context={**context, "served_chats": served},
         kind="interview",
+        now=now,
     )
     return interview
 
@@ -293,6 +295,7 @@ async def confirm(
                 "place": place_text(interview),
             },
             kind="interview",
+            now=now,
         )
     return interview
 
@@ -378,6 +381,7 @@ async def record_outcome(
         context={"subject_name": subject.name, **when(interview.scheduled_at), **interview.outcome},
         kind="interview",
         legally_required=True,
+        now=now,
     )
     return interview
 
@@ -432,6 +436,7 @@ async def cancel(
         context={**context, "cancelled": True, "cancel_reason": reason.strip()},
         kind="interview",
         legally_required=True,
+        now=now,
     )
     return interview
 

@@ -321,6 +321,7 @@ async def decide(
             today=today,
             expected_version=version,
             unfulfilled=reason,
+            now=now,
         )
     if kind != "commitment" and row.draft.get("proposal"):
         row.draft = {k: v for k, v in row.draft.items() if k != "proposal"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.engine import Engine
 from bot.replies import Button, Event, IncomingFile, Outcome
+from notifications.delivery import OutgoingMessage
 
 
 class ChatUser:
@@ -59,3 +60,26 @@ def upload(name: str, content: bytes, mime: str | None = None) -> IncomingFile:
         return content
 
     return IncomingFile(name, mime, len(content), fetch)
+
+
+class Inbox:
+    """The notices a test chat receives: the real dispatcher delivers outbox rows here (Sender contract)."""
+
+    channel = "test"
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, OutgoingMessage]] = []
+
+    async def send(self, chat_id: str, message: OutgoingMessage) -> None:
+        self.messages.append((chat_id, message))
+
+    def to(self, chat_id: str) -> list[OutgoingMessage]:
+        return [m for c, m in self.messages if c == chat_id]
+
+    def button(self, chat_id: str, label_part: str) -> str:
+        for message in reversed(self.to(chat_id)):
+            for row in message.buttons:
+                for b in row:
+                    if label_part in b.label:
+                        return b.data
+        raise AssertionError(f"no notice button {label_part!r} for chat {chat_id}")
