@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import ApplicationStatus as S
 from models import AuditEntry, Deadline, DeadlineStatus
+from workflows.audit import log_change
 from workflows.errors import UserError
 
 # action → (statuses it may start from, status it leads to). Read top to bottom as the flow chart.
@@ -132,3 +133,21 @@ async def timeline(session: AsyncSession, entity: str, entity_id: int) -> list[S
         action = e.action.rsplit(".", 1)[-1]
         steps.append(Step(e.at, ACTION_LABELS.get(action, action), str(e.after.get("note") or "")))
     return steps
+
+
+async def withdraw(
+    session: AsyncSession, app: Any, *, entity: str, action: str, now: datetime, actor: str
+) -> None:
+    """The applicant withdraws before a decision: its deadlines close and the audit log says so."""
+    before = transition(app, "withdraw")
+    await close_deadlines(session, entity, app.id or 0, now)
+    await log_change(
+        session,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=app.id,
+        subject_id=app.subject_id,
+        before={"status": before},
+        after={"status": app.status},
+    )

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import ApplicationStatus, CreditRecord, DriverViolation, Objection, RecordStatus, Staff, Subject
-from workflows import rules
+from workflows import applications, rules
 from workflows.applications import (
     OPEN_STATUSES,
     close_deadlines,
@@ -235,17 +235,8 @@ async def submit(
 
 
 async def withdraw(session: AsyncSession, obj: Objection, *, now: datetime, actor: str) -> None:
-    before = transition(obj, "withdraw")
-    await close_deadlines(session, ENTITY, obj.id or 0, now)
-    await log_change(
-        session,
-        actor=actor,
-        action="objection.withdraw",
-        entity=ENTITY,
-        entity_id=obj.id,
-        subject_id=obj.subject_id,
-        before={"status": before},
-        after={"status": obj.status},
+    await applications.withdraw(
+        session, obj, entity=ENTITY, action="objection.withdraw", now=now, actor=actor
     )
 
 

@@ -19,7 +19,7 @@ from models import (
     Staff,
     Subject,
 )
-from workflows import rules
+from workflows import applications, rules
 from workflows.applications import (
     OPEN_STATUSES,
     close_deadlines,
@@ -267,18 +267,7 @@ async def submit(
 
 
 async def withdraw(session: AsyncSession, app: RepairApplication, *, now: datetime, actor: str) -> None:
-    before = transition(app, "withdraw")
-    await close_deadlines(session, ENTITY, app.id or 0, now)
-    await log_change(
-        session,
-        actor=actor,
-        action="repair.withdraw",
-        entity=ENTITY,
-        entity_id=app.id,
-        subject_id=app.subject_id,
-        before={"status": before},
-        after={"status": app.status},
-    )
+    await applications.withdraw(session, app, entity=ENTITY, action="repair.withdraw", now=now, actor=actor)
 
 
 STEP_NAMES = {"proof": "履行义务证明", "authorisation": "授权委托书", "commitment": "信用修复承诺书"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from bot.context import Ctx
 from bot.replies import Button, IncomingFile
 from models import Subject
+from workflows.applications import timeline
+from workflows.clock import to_local
 from workflows.errors import UserError
 from workflows.materials import Upload, check_size
 
@@ -28,3 +30,13 @@ async def read_upload(file: IncomingFile) -> Upload:
 
 def menu_row(ctx: Ctx) -> list[Button]:
     return [ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")]
+
+
+async def timeline_lines(ctx: Ctx, entity: str, entity_id: int) -> list[str]:
+    """An application's steps with their dates, as the status view shows them."""
+    lines = [ctx.t("进度：", "Steps:")]
+    for step in await timeline(ctx.session, entity, entity_id):
+        lines.append(
+            f"· {to_local(step.at):%Y-%m-%d %H:%M} {step.action}" + (f"：{step.note}" if step.note else "")
+        )
+    return lines

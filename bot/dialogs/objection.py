@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import menu_row, read_upload, require_subject
+from bot.dialogs.common import menu_row, read_upload, require_subject, timeline_lines
 from bot.replies import Button, IncomingFile
 from models import ApplicationStatus, CreditRecord, DriverViolation, Objection
 from notifications.letters import objection_letter
 from workflows import objections, rules
-from workflows.applications import OPEN_STATUSES, status_label, timeline
-from workflows.clock import to_local, utc_now
+from workflows.applications import OPEN_STATUSES, status_label
+from workflows.clock import utc_now
 from workflows.errors import UserError
 from workflows.validation import mask_id_number
 
@@ -246,11 +246,7 @@ async def show_status(ctx: Ctx, payload: dict) -> None:
         )
     elif obj.due_on and obj.status in OPEN_STATUSES:
         lines.append(ctx.t(f"答复期限：{obj.due_on}", f"Due: {obj.due_on}"))
-    lines.append(ctx.t("进度：", "Steps:"))
-    for step in await timeline(ctx.session, objections.ENTITY, obj.id or 0):
-        lines.append(
-            f"· {to_local(step.at):%Y-%m-%d %H:%M} {step.action}" + (f"：{step.note}" if step.note else "")
-        )
+    lines += await timeline_lines(ctx, objections.ENTITY, obj.id or 0)
     rows: list[list[Button]] = []
     if obj.status == ApplicationStatus.DRAFT:
         rows.append([ctx.button(ctx.t("继续填写", "Continue"), "objection.resume", obj_id=obj.id)])

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import menu_row, read_upload, require_subject
+from bot.dialogs.common import menu_row, read_upload, require_subject, timeline_lines
 from bot.replies import Button, IncomingFile
 from models import ApplicationStatus, CommitmentKind, CreditRecord, RepairApplication
 from notifications.letters import commitment_text
 from workflows import repair
-from workflows.applications import OPEN_STATUSES, status_label, timeline
-from workflows.clock import to_local, utc_now
+from workflows.applications import OPEN_STATUSES, status_label
+from workflows.clock import utc_now
 from workflows.commitments import COMMITMENT_TYPES, make_commitment
 from workflows.errors import UserError
 from workflows.materials import materials_of
@@ -278,11 +278,7 @@ async def show_status(ctx: Ctx, payload: dict) -> None:
         )
     if app.reason and app.status == ApplicationStatus.REJECTED:
         lines.append(ctx.t(f"理由：{app.reason}", f"Reason: {app.reason}"))
-    lines.append(ctx.t("进度：", "Steps:"))
-    for step in await timeline(ctx.session, repair.ENTITY, app.id or 0):
-        lines.append(
-            f"· {to_local(step.at):%Y-%m-%d %H:%M} {step.action}" + (f"：{step.note}" if step.note else "")
-        )
+    lines += await timeline_lines(ctx, repair.ENTITY, app.id or 0)
     rows: list[list[Button]] = []
     if app.status == ApplicationStatus.DRAFT:
         rows.append([ctx.button(ctx.t("继续填写", "Continue"), "repair.start", record_id=app.record_id)])
