@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
+from bot.dialogs.common import require_subject
 from workflows import rules
 from workflows.assessment import driver_assessment
-from workflows.errors import UserError
 from workflows.validation import mask_id_number, mask_name
 
 
 @registry.action("driver.assessment")
 async def show_assessment(ctx: Ctx, _: dict) -> None:
-    subject = ctx.identity.subject
-    if ctx.identity.role != "driver" or subject is None:
-        raise UserError("只有已绑定的驾驶员可以查看诚信考核。", "Only a bound driver can see this.")
+    subject = require_subject(ctx, "driver")
     report = await driver_assessment(ctx.session, subject, ctx.today)
     g = report.grade
     lines = [

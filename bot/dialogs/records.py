@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
+from bot.dialogs.common import require_subject
 from bot.replies import Button
 from models import CreditRecord, RecordKind, RecordStatus
 from workflows import labels
@@ -15,10 +16,7 @@ PAGE_SIZE = 5
 
 
 def _subject_id(ctx: Ctx) -> int:
-    subject = ctx.identity.subject
-    if ctx.identity.role != "enterprise" or subject is None or subject.id is None:
-        raise UserError("只有已绑定的企业可以查看信用记录。", "Only a bound enterprise can see its records.")
-    return subject.id
+    return require_subject(ctx, "enterprise").id or 0
 
 
 def _summary(ctx: Ctx, n: int, r: CreditRecord, disputed: bool = False) -> str:
