@@ -66,6 +66,26 @@ class BindingCode(SQLModel, table=True):
     used_by_chat: str | None = Field(default=None, max_length=96)
 
 
+class BindingRequest(SQLModel, table=True):
+    """A chat without a code asks to be bound to a subject; staff approve or refuse it from 待办."""
+
+    __tablename__ = "binding_request"
+    __table_args__ = (Index("ix_binding_request_status", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    subject_id: int = Field(foreign_key="subject.id")
+    applicant: str = Field(max_length=100)  # name and role as the applicant gave them
+    status: str = Field(default="pending", max_length=16)  # pending / approved / rejected
+    reason: str | None = None
+    decided_by: int | None = Field(default=None, foreign_key="staff.id")
+    decided_at: datetime | None = None
+    version: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class ConversationState(SQLModel, table=True):
     """One row per chat: where the dialog stands, its draft, language and binding-lockout counters."""
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import BindingCode, ChatBinding, ConversationState, Staff, Subject
+from models import BindingCode, BindingRequest, ChatBinding, ConversationState, Staff, Subject
 from workflows import rules
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
-from workflows.clock import Clock, local_today, utc_now
+from workflows.clock import SHANGHAI, Clock, local_today, utc_now
 from workflows.errors import UserError
+from workflows.notices import enqueue
 from workflows.penalties import serve_pending_notices
 from workflows.validation import normalize_code
 
@@ -181,3 +182,118 @@ async def redeem(
     subject = await session.get(Subject, row.subject_id) if row.subject_id else None
     staff = await session.get(Staff, row.staff_id) if row.staff_id else None
     return BindOutcome(binding, None, subject, staff)
+
+
+# -- binding without a code: a request staff approve -----------------------------------------------
+
+REQUEST_ENTITY = "binding_request"
+
+
+async def request_binding(
+    session: AsyncSession,
+    state: ConversationState,
+    *,
+    user_id: str,
+    subject: Subject,
+    applicant: str,
+    now: datetime,
+) -> BindingRequest:
+    """Queue a request for staff; one open request per chat, and a few a day at most."""
+    mine = (
+        await session.exec(
+            select(BindingRequest).where(
+                BindingRequest.channel == state.channel, BindingRequest.chat_id == state.chat_id
+            )
+        )
+    ).all()
+    if any(r.status == "pending" for r in mine):
+        raise UserError(
+            "您已有一个待审核的绑定申请，请等待工作人员处理。", "A request is already waiting for review."
+        )
+    if sum(1 for r in mine if r.created_at > now - timedelta(days=1)) >= rules.BINDING_REQUESTS_PER_DAY:
+        raise UserError(
+            "今天的申请次数已用完，请明天再试或联系工作人员索取绑定码。", "Too many requests today."
+        )
+    row = BindingRequest(
+        channel=state.channel,
+        chat_id=state.chat_id,
+        user_id=user_id,
+        subject_id=subject.id or 0,
+        applicant=applicant[:100],
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    await log_change(
+        session,
+        actor=f"chat:{state.channel}:{state.chat_id}",
+        action="binding_request.create",
+        entity=REQUEST_ENTITY,
+        entity_id=row.id,
+        subject_id=subject.id,
+        after={"applicant": row.applicant},
+    )
+    return row
+
+
+async def decide_binding(
+    session: AsyncSession,
+    request_id: int,
+    *,
+    approve: bool,
+    staff_id: int,
+    version: int,
+    reason: str,
+    now: datetime,
+    calendar: WorkdayCalendar,
+) -> BindingRequest:
+    """同意: the chat is bound (and gets any 三书同达 it missed); 不同意: it is told why."""
+    row = await session.get(BindingRequest, request_id, with_for_update=True, populate_existing=True)
+    if row is None:
+        raise UserError("找不到该绑定申请。", "No such request.")
+    if row.version != version or row.status != "pending":
+        raise UserError("该绑定申请已被处理，请刷新待办。", "This request was already handled.")
+    if not approve and not reason.strip():
+        raise UserError("不同意须写明理由。", "A reason is required.")
+    row.status = "approved" if approve else "rejected"
+    row.reason = reason or None
+    row.decided_by, row.decided_at = staff_id, now
+    row.version += 1
+    subject = await session.get(Subject, row.subject_id)
+    if approve:
+        session.add(
+            ChatBinding(
+                channel=row.channel,
+                chat_id=row.chat_id,
+                user_id=row.user_id,
+                subject_id=row.subject_id,
+                created_at=now,
+            )
+        )
+        await session.flush()
+        await serve_pending_notices(
+            session, row.subject_id, today=now.astimezone(SHANGHAI).date(), now=now, calendar=calendar
+        )
+    await log_change(
+        session,
+        actor=f"staff:{staff_id}",
+        action=f"binding_request.{row.status}",
+        entity=REQUEST_ENTITY,
+        entity_id=row.id,
+        subject_id=row.subject_id,
+        before={"status": "pending"},
+        after={"status": row.status, "note": reason},
+    )
+    await enqueue(
+        session,
+        channel=row.channel,
+        chat_id=row.chat_id,
+        template="binding_decided",
+        context={"approved": approve, "subject_name": subject.name if subject else "", "reason": reason},
+        dedupe_key=f"binding_request:{row.id}:decided",
+        subject_id=row.subject_id,
+        now=now,
+        legally_required=True,
+        kind="decision",
+    )
+    return row

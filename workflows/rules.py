@@ -183,6 +183,7 @@ BINDING_CODE_TTL_HOURS = 72
 BINDING_MAX_WRONG_CODES = 5
 BINDING_LOCKOUT_MINUTES = 15
 BINDING_CODE_LENGTH = 8
+BINDING_REQUESTS_PER_DAY = 3  # binding without a code: requests a chat may make a day
 MAX_TEXT_LENGTH = 2000  # longer free text is refused with a message (Telegram allows 4096)
 
 # ---------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import (
     ApplicationStatus,
+    BindingRequest,
     Commitment,
     CreditRecord,
     Fulfilment,
@@ -21,7 +22,7 @@ from models import (
     StaffRole,
     Subject,
 )
-from workflows import commitments, objections, repair, rules
+from workflows import binding, commitments, objections, repair, rules
 from workflows.applications import OPEN_STATUSES, status_label
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
@@ -192,6 +193,28 @@ async def queue(
                     None,
                 )
             )
+    for req, subject in (
+        await session.exec(
+            select(BindingRequest, Subject)
+            .join(Subject, col(Subject.id) == col(BindingRequest.subject_id))
+            .where(BindingRequest.status == "pending")
+        )
+    ).all():
+        if mine(subject):
+            items.append(
+                QueueItem(
+                    "binding",
+                    req.id or 0,
+                    f"绑定申请#{req.id}",
+                    subject,
+                    f"绑定申请：{req.applicant}",
+                    "pending",
+                    None,
+                    None,
+                    req.version,
+                    None,
+                )
+            )
     order = {"overdue": 0, "soon": 1, "ok": 2, "none": 3}
     return sorted(items, key=lambda i: (order[i.urgency], i.due_on or date.max, i.item_id))
 
@@ -207,6 +230,7 @@ DECISIONS: dict[str, dict[str, str]] = {
         Fulfilment.PARTIAL: "部分履行",
         Fulfilment.NONE: "全部未履行",
     },
+    "binding": {"approve": "同意绑定", "reject": "不同意"},
 }
 NEEDS_TEXT = {
     ("repair", "request_more"),
@@ -214,6 +238,7 @@ NEEDS_TEXT = {
     ("objection", "reject"),
     ("commitment", Fulfilment.PARTIAL),
     ("commitment", Fulfilment.NONE),
+    ("binding", "reject"),
 }
 FINAL = {"approve", "reject", Fulfilment.FULL, Fulfilment.PARTIAL, Fulfilment.NONE}
 
@@ -222,7 +247,12 @@ async def load_item(
     session: AsyncSession, kind: str, item_id: int, *, lock: bool = False
 ) -> tuple[Any, Subject]:
     """`lock`: row-lock and re-read (PostgreSQL), for the read-check-write of a decision."""
-    model = {"repair": RepairApplication, "objection": Objection, "commitment": Commitment}[kind]
+    model = {
+        "repair": RepairApplication,
+        "objection": Objection,
+        "commitment": Commitment,
+        "binding": BindingRequest,
+    }[kind]
     row = await session.get(model, item_id, with_for_update=lock or None, populate_existing=lock)
     if row is None:
         raise UserError("找不到该事项。", "No such item.")
@@ -312,6 +342,17 @@ async def decide(
             changes=changes,
             withdraw_record=withdraw_record,
         )
+    elif kind == "binding":
+        await binding.decide_binding(
+            session,
+            item_id,
+            approve=action == "approve",
+            staff_id=staff.id or 0,
+            version=version,
+            reason=reason,
+            now=now,
+            calendar=calendar,
+        )
     else:
         await commitments.decide_fulfilment(
             session,
@@ -323,7 +364,7 @@ async def decide(
             unfulfilled=reason,
             now=now,
         )
-    if kind != "commitment" and row.draft.get("proposal"):
+    if kind in ("repair", "objection") and row.draft.get("proposal"):
         row.draft = {k: v for k, v in row.draft.items() if k != "proposal"}
     return DecisionResult(True, f"已{label}。")
 

@@ -57,3 +57,59 @@ async def try_code(ctx: Ctx, raw: str) -> None:
     else:
         raise UserError("绑定码对应的主体不存在，请联系工作人员。", "The code's subject no longer exists.")
     await show_menu(ctx, ctx.t(f"✅ 绑定成功：{who}", f"✅ Bound: {who}"))
+
+
+# -- no code: ask staff to approve a binding -------------------------------------------------------
+
+
+@registry.action("bind.request")
+async def request_start(ctx: Ctx, _: dict) -> None:
+    ctx.goto("bind.await_subject_code")
+    ctx.say(
+        ctx.t(
+            "没有绑定码也可以申请绑定，由工作人员核实后开通。\n请输入企业的统一社会信用代码，或驾驶员的从业资格证号：",
+            "Without a code you can ask staff to approve a binding. Enter the USCC or certificate number:",
+        ),
+        [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]],
+    )
+
+
+@registry.on_text("bind.await_subject_code")
+async def on_subject_code(ctx: Ctx, text: str) -> None:
+    from bot.dialogs.staff import find_by_code
+
+    subject = await find_by_code(ctx, text)
+    ctx.goto("bind.await_applicant", subject_id=subject.id)
+    ctx.say(
+        ctx.t(
+            f"找到：{subject.name}。请输入您的姓名和身份（如「张三 法定代表人」「李四 安全管理员」），"
+            "工作人员会据此核实：",
+            f"Found {subject.name}. Enter your name and role:",
+        ),
+        [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]],
+    )
+
+
+@registry.on_text("bind.await_applicant")
+async def on_applicant(ctx: Ctx, text: str) -> None:
+    from models import Subject
+    from workflows.binding import request_binding
+    from workflows.clock import utc_now
+
+    if not 2 <= len(text) <= 60:
+        raise UserError("请输入姓名和身份，2 到 60 个字。", "Give your name and role (2 to 60 characters).")
+    subject = await ctx.session.get(Subject, int(ctx.state.data["subject_id"]))
+    if subject is None:
+        raise UserError("请重新开始申请。", "Please start again.")
+    await request_binding(
+        ctx.session,
+        ctx.state,
+        user_id=ctx.event.user_id,
+        subject=subject,
+        applicant=text,
+        now=utc_now(ctx.services.clock),
+    )
+    ctx.goto("menu")
+    ctx.say(
+        ctx.t("📨 绑定申请已提交，工作人员核实后会在这里通知您。", "📨 Request sent; you will be told here.")
+    )

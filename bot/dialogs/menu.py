@@ -127,6 +127,9 @@ async def show_menu(ctx: Ctx, intro: str | None = None, *, edit: bool = False) -
     rows: list[list[Button]] = []
     if role == "unbound":
         rows.append([ctx.button(ctx.t("🔑 输入绑定码", "🔑 Enter binding code"), "bind.start")])
+        rows.append(
+            [ctx.button(ctx.t("📝 没有绑定码？申请绑定", "📝 No code? Ask to be bound"), "bind.request")]
+        )
     elif role == "enterprise":
         rows.append([ctx.button(ctx.t("📋 我的信用记录", "📋 My credit records"), "records.list", page=0)])
         rows.append(

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from bot.context import Ctx
 from bot.dialogs import registry
@@ -15,7 +16,9 @@ from bot.replies import Button, Document
 from models import CreditRecord, DriverViolation, Material, Severity
 from workflows import rules
 from workflows import staff as staff_rules
+from workflows.applications import status_label
 from workflows.clock import utc_now
+from workflows.commitments import FULFILMENT_LABELS
 from workflows.errors import UserError
 from workflows.materials import materials_of
 from workflows.staff import DECISIONS, NEEDS_TEXT, QueueItem, require
@@ -77,11 +80,12 @@ async def _item(ctx: Ctx, kind: str, item_id: int) -> QueueItem:
     )
 
 
-def _status(kind: str, row: object) -> str:
-    from workflows.applications import status_label
-    from workflows.commitments import FULFILMENT_LABELS
-
-    return FULFILMENT_LABELS[row.fulfilment] if kind == "commitment" else status_label(row.status)  # type: ignore[attr-defined]
+def _status(kind: str, row: Any) -> str:
+    if kind == "commitment":
+        return FULFILMENT_LABELS[row.fulfilment]
+    if kind == "binding":
+        return {"approved": "已同意", "rejected": "未同意"}.get(row.status, row.status)
+    return status_label(row.status)
 
 
 @registry.action("staff.item")
@@ -112,6 +116,11 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
             lines.append(f"记录：{target.decision_no} · 罚款 {target.fine_wan} 万元 · {target.facts}")
         elif target is not None:
             lines.append(f"扣分：{target.occurred_on} {target.item} {target.points} 分")
+    elif kind == "binding":
+        lines.append(
+            f"申请人：{row.applicant}（对话 {row.channel}:{row.chat_id}）\n"
+            "请核实申请人身份（如电话联系企业）后再同意。"
+        )
     else:
         lines.append(f"承诺编码：{row.code}，补齐期限：{row.materials_due}")
     rows: list[list[Button]] = []

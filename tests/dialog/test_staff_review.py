@@ -14,6 +14,7 @@ from models import (
     ApplicationStatus,
     AuditEntry,
     ButtonToken,
+    ChatBinding,
     Commitment,
     ConversationState,
     CreditRecord,
@@ -243,3 +244,35 @@ async def test_refusal_matrix_every_staff_action_for_every_non_staff_role(demo: 
             )
         ).one()
     assert refused == len(staff_actions)
+
+
+async def test_binding_request_approved_and_refused_from_the_queue(demo: App) -> None:
+    asker = ChatUser(demo.engine, "asker")
+    await asker.send("/start")
+    await asker.press("申请绑定")
+    await asker.send("91370402MA3C4K7D2X")
+    assert "校验位应为E" in asker.text  # a typo is explained, the step stays
+    await asker.send("91370402MA3C4K7D2E")
+    await asker.send("赵建国 法定代表人")
+    assert "绑定申请已提交" in asker.text
+    other = ChatUser(demo.engine, "other")
+    await other.send("/start")
+    await other.press("申请绑定")
+    await other.send("91370402MA3C4K7D2E")
+    await other.send("冒充者 经理")
+    reviewer = await _staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
+    await reviewer.press("待办")
+    assert "绑定申请：赵建国 法定代表人" in reviewer.text and "绑定申请：冒充者 经理" in reviewer.text
+    await reviewer.press("处理 1")
+    await reviewer.press("同意绑定")
+    await reviewer.press("待办")
+    await reviewer.press("处理 1")
+    await reviewer.press("不同意")
+    await reviewer.send("经电话核实，企业未授权此人")
+    async with demo.sessions() as s:
+        bound = (await s.exec(select(ChatBinding).where(ChatBinding.chat_id.in_(["asker", "other"])))).all()
+        told = (await s.exec(select(OutboxMessage).where(OutboxMessage.template == "binding_decided"))).all()
+    assert [b.chat_id for b in bound] == ["asker"]
+    assert {(t.chat_id, t.context["approved"]) for t in told} == {("asker", True), ("other", False)}
+    await asker.send("/menu")
+    assert "我的信用记录" in asker.buttons[0].label

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 12:39:24.770069
+Create Date: 2026-11-24 13:05:15.949448
 """
 
 from __future__ import annotations
@@ -149,6 +149,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("binding_code", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_binding_code_code"), ["code"], unique=True)
+
+    op.create_table(
+        "binding_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("chat_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("subject_id", sa.Integer(), nullable=False),
+        sa.Column("applicant", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("decided_by", sa.Integer(), nullable=True),
+        sa.Column("decided_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decided_by"],
+            ["staff.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["subject_id"],
+            ["subject.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("binding_request", schema=None) as batch_op:
+        batch_op.create_index("ix_binding_request_status", ["status"], unique=False)
 
     op.create_table(
         "chat_binding",
@@ -530,6 +557,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_chat_binding_chat")
 
     op.drop_table("chat_binding")
+    with op.batch_alter_table("binding_request", schema=None) as batch_op:
+        batch_op.drop_index("ix_binding_request_status")
+
+    op.drop_table("binding_request")
     with op.batch_alter_table("binding_code", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_binding_code_code"))
 
