@@ -17,7 +17,15 @@ from models.applications import (
 from models.audit import AuditEntry
 from models.base import utcnow
 from models.outbox import OutboxMessage, OutboxStatus
-from models.people import BindingCode, BindingRequest, ButtonToken, ChatBinding, ConversationState, Staff, StaffRole
+from models.people import (
+    BindingCode,
+    BindingRequest,
+    ButtonToken,
+    ChatBinding,
+    ConversationState,
+    Staff,
+    StaffRole,
+)
 from models.records import AssessmentCycle, CreditRecord, DriverViolation, RecordKind, RecordStatus, Severity
 from models.subjects import Subject, SubjectKind
 

@@ -22,7 +22,10 @@ class OutboxStatus(StrEnum):
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_chat_order", "channel", "chat_id", "id"),  # a chat's oldest unfinished notice
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # (recipient, event, occasion): a rerun or second sweep writes nothing new.

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, true, update
+from sqlalchemy import ColumnElement, and_, exists, or_, true, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -137,6 +138,17 @@ class Dispatcher:
             if stats.total == 0:
                 await _wait(stop, idle_seconds)
 
+    async def drain(self, max_rounds: int = 1000) -> DispatchStats:
+        """Deliver until nothing is due (each round sends at most one notice per chat)."""
+        total = DispatchStats()
+        for _ in range(max_rounds):
+            stats = await self.run_once()
+            if stats.total == 0:
+                break
+            for name in ("sent", "retried", "failed", "skipped"):
+                setattr(total, name, getattr(total, name) + getattr(stats, name))
+        return total
+
     async def run_once(self) -> DispatchStats:
         """Claim one batch of due rows and deliver it; chats are served in parallel, each in order."""
         rows, claimed_at = await self._claim()
@@ -169,9 +181,20 @@ class Dispatcher:
 
     async def _claim(self) -> tuple[Sequence[OutboxMessage], datetime]:
         now = utc_now(self.clock)
+        earlier = aliased(OutboxMessage)
         candidates = (
             select(OutboxMessage.id)
             .where(self._due(now))
+            # Only the oldest unfinished notice of each chat: a chat's notices arrive in order (also
+            # after a 429), and no batch waits a second per extra notice to one chat.
+            .where(
+                ~exists().where(
+                    col(earlier.channel) == col(OutboxMessage.channel),
+                    col(earlier.chat_id) == col(OutboxMessage.chat_id),
+                    col(earlier.id) < col(OutboxMessage.id),
+                    col(earlier.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                )
+            )
             .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
             .limit(self.batch)
         )
@@ -226,8 +249,7 @@ class Dispatcher:
         prepared = await self._prepare(row)
         if isinstance(prepared, _Outcome):
             return prepared
-        if self.limiter is not None:
-            await self.limiter.acquire(row.chat_id)
+        slot = await self.limiter.acquire(row.chat_id) if self.limiter is not None else None
         if utc_now(self.clock) - claimed_at >= self.lease:
             log.warning("outbox %s: lease ran out before sending; left for the next claim", row.id)
             return None
@@ -245,6 +267,9 @@ class Dispatcher:
         except Exception as err:  # a Sender breaking its contract (even with an OSError) is not a DB outage
             log.exception("outbox %s: %s sender raised outside the delivery contract", row.id, row.channel)
             return self._retry_or_fail(row, f"{type(err).__name__}: {err}")
+        finally:
+            if slot is not None and self.limiter is not None:
+                self.limiter.done(slot)
         return _Outcome(OutboxStatus.SENT)
 
     def _retry_or_fail(self, row: OutboxMessage, error: str) -> _Outcome:

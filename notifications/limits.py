@@ -12,6 +12,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 GLOBAL_MESSAGES_PER_SECOND = 30  # "not more than about 30 messages per second" in bulk notifications
 PER_CHAT_MESSAGES_PER_SECOND = 1  # "avoid sending more than one message per second" in one chat
@@ -30,26 +31,42 @@ class _SlidingWindow:
     def __init__(self, capacity: int, seconds: float) -> None:
         self.capacity = capacity
         self.seconds = seconds
-        self._times: deque[float] = deque()
+        self._times: deque[list[float]] = deque()  # one-element lists: a send's stamp can move later
 
     def wait_needed(self, now: float) -> float:
-        while self._times and self._times[0] <= now - self.seconds:
+        while self._times and self._times[0][0] <= now - self.seconds:
             self._times.popleft()
         if len(self._times) < self.capacity:
             return 0.0
-        return self._times[0] + self.seconds - now
+        return self._times[0][0] + self.seconds - now
 
-    def record(self, now: float) -> None:
-        self._times.append(now)
+    def record(self, now: float) -> list[float]:
+        entry = [now]
+        self._times.append(entry)
+        return entry
+
+    def restamp(self, entry: list[float], when: float) -> None:
+        """Count the send from when its request finished: Telegram counts it on arrival, which can be
+        milliseconds after we were cleared, and an early count lets a 31st request into its second."""
+        if when > entry[0]:
+            entry[0] = when
+            self._times = deque(sorted(self._times, key=lambda e: e[0]))
 
     def idle(self, now: float) -> bool:
-        return not self._times or self._times[-1] <= now - self.seconds
+        return not self._times or self._times[-1][0] <= now - self.seconds
 
 
 def _window_for_rate(per_second: float) -> _SlidingWindow:
     # 30/s becomes 30 per 1 s and 0.5/s becomes 1 per 2 s, so fractional rates stay exact.
     capacity = max(1, math.floor(per_second))
     return _SlidingWindow(capacity, capacity / per_second)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A counted send, so its stamp can be moved to when the request finished."""
+
+    entries: list[tuple[_SlidingWindow, list[float]]]
 
 
 def is_group(chat_id: str) -> bool:
@@ -92,8 +109,9 @@ class RateLimiter:
             return self._paused_until - now
         return max(window.wait_needed(now) for window in self._windows(chat_id))
 
-    async def acquire(self, chat_id: str) -> None:
-        """Return when a send to chat_id is allowed, and count that send."""
+    async def acquire(self, chat_id: str) -> Slot:
+        """Return when a send to chat_id is allowed, and count that send. Pass the result to done()
+        when the request has finished."""
         while True:
             wait = self.wait_needed(chat_id)
             if wait <= 0:
@@ -101,9 +119,15 @@ class RateLimiter:
             await self._sleep(wait)
         # No await between the check and the record: concurrent tasks cannot both take the last slot.
         now = self._clock()
-        for window in self._windows(chat_id):
-            window.record(now)
+        slot = Slot([(window, window.record(now)) for window in self._windows(chat_id)])
         self._prune(now)
+        return slot
+
+    def done(self, slot: Slot) -> None:
+        """The request is answered: from now on the send counts from this moment."""
+        now = self._clock()
+        for window, entry in slot.entries:
+            window.restamp(entry, now)
 
     def _windows(self, chat_id: str) -> list[_SlidingWindow]:
         windows = [

@@ -117,7 +117,7 @@ async def chat(
         sender.buttons = []
         for reply in outcome.replies:
             sender.buttons += render(reply, out, len(sender.buttons) + 1)
-        await notices.run_once()  # notices to this persona (三书同达, decisions) show up after the reply
+        await notices.drain()  # notices to this persona (三书同达, decisions) show up after the reply
         if sender.buttons:
             buttons = sender.buttons
         out.flush()

@@ -90,12 +90,12 @@ async def test_interview_scheduled_confirmed_held_and_followed_up(demo: App) -> 
     await staff.press("仅本人")
     await staff.press("发出约谈通知书")
     assert "已发出约谈通知书" in staff.text
-    await deliver.run_once()
+    await deliver.drain()
     notice = next(m for m in inbox.to("anda") if "约谈" in m.text)
     assert "约谈" in notice.text and "2026-11-26" in notice.text
     await enterprise.press_data(inbox.button("anda", "确认参加"))
     assert "已确认参加 2026-11-26 15:00 的约谈" in enterprise.text
-    await deliver.run_once()
+    await deliver.drain()
     assert any("确认" in m.text for m in inbox.to("clerk"))
     demo.engine.services.clock.advance(days=2, hours=6)  # after the slot: 2026-11-26 16:00 Beijing
     await staff.send("/menu")

@@ -93,3 +93,17 @@ async def test_fractional_rates_are_exact() -> None:
     time = FakeTime()
     times = await send_times(limiter(time, per_chat_per_second=0.5), time, ["42", "42"])
     assert times == [0.0, 2.0]
+
+
+async def test_a_send_counts_from_when_its_request_finished() -> None:
+    """Regression (delivery bench): counting at clearance let a 31st request into the server's second."""
+    time = FakeTime()
+    rl = limiter(time)
+    slots = [await rl.acquire(str(chat)) for chat in range(30)]
+    time.now = 0.02  # the requests were answered 20 ms later
+    for slot in slots:
+        rl.done(slot)
+    time.now = 1.01
+    assert abs(rl.wait_needed("99") - 0.01) < 1e-9  # not free at 1.0 as the clearance time would say
+    await rl.acquire("99")
+    assert abs(time.now - 1.02) < 1e-9

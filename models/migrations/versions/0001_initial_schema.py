@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 13:05:15.949448
+Create Date: 2026-11-24 13:24:48.810677
 """
 
 from __future__ import annotations
@@ -319,6 +319,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("dedupe_key"),
     )
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_chat_order", ["channel", "chat_id", "id"], unique=False)
         batch_op.create_index("ix_outbox_status_next", ["status", "next_attempt_at"], unique=False)
 
     op.create_table(
@@ -535,6 +536,7 @@ def downgrade() -> None:
     op.drop_table("risk_warning")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_status_next")
+        batch_op.drop_index("ix_outbox_chat_order")
 
     op.drop_table("outbox_message")
     with op.batch_alter_table("driver_violation", schema=None) as batch_op:
