@@ -54,7 +54,7 @@ def next_step(draft: dict) -> str | None:
 
 
 async def _target(
-    session: AsyncSession, subject: Subject, *, record_id: int | None, violation_id: int | None, actor: str
+    session: AsyncSession, subject: Subject, *, record_id: int | None, violation_id: int | None
 ) -> CreditRecord | DriverViolation:
     target: CreditRecord | DriverViolation | None = None
     if record_id is not None:
@@ -102,7 +102,7 @@ async def start(
     record_id: int | None = None,
     violation_id: int | None = None,
 ) -> Objection:
-    await _target(session, subject, record_id=record_id, violation_id=violation_id, actor=actor)
+    await _target(session, subject, record_id=record_id, violation_id=violation_id)
     existing = await open_objection(session, record_id=record_id, violation_id=violation_id)
     if existing is not None and existing.status == ApplicationStatus.DRAFT:
         return existing
