@@ -40,6 +40,7 @@ class ChatBinding(SQLModel, table=True):
     __table_args__ = (
         Index("ix_chat_binding_chat", "channel", "chat_id"),
         Index("ix_chat_binding_subject", "subject_id"),
+        Index("ix_chat_binding_staff", "staff_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -3,6 +3,7 @@ Templates are referenced by name; notifications/ renders and delivers them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import ChatBinding, OutboxMessage, Staff
+from models import ChatBinding, OutboxMessage, OutboxStatus, Staff, utcnow
 
 
 def notice_button(label: str, label_en: str, action: str, **payload: Any) -> dict[str, Any]:
@@ -28,8 +29,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-async def enqueue(
-    session: AsyncSession,
+def outbox_row(
     *,
     channel: str,
     chat_id: str,
@@ -42,10 +42,11 @@ async def enqueue(
     staff_id: int | None = None,
     legally_required: bool = False,
     now: datetime | None = None,
-) -> bool:
-    """Insert one outbox row unless its dedupe key exists. Returns True when a row was written.
+) -> dict[str, Any]:
+    """The column values of one outbox row (every column, so many rows insert as one executemany).
     `now` (the injected clock) makes the row due from then; default: the wall clock."""
-    values = {
+    at = now or utcnow()
+    return {
         "dedupe_key": dedupe_key[:200],
         "channel": channel,
         "chat_id": chat_id,
@@ -56,16 +57,35 @@ async def enqueue(
         "subject_id": subject_id,
         "staff_id": staff_id,
         "legally_required": legally_required,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": at,
+        "claimed_by": None,
+        "claimed_at": None,
+        "sent_at": None,
+        "error": None,
+        "created_at": at,
     }
-    row = OutboxMessage(**values)  # fills defaults (status, timestamps) the same way as the ORM would
-    if now is not None:
-        row.next_attempt_at = row.created_at = now
-    data = row.model_dump(exclude={"id"})
-    bind = session.get_bind()
-    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(OutboxMessage).values(**data).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = await session.exec(stmt)  # type: ignore[call-overload]
-    return bool(result.rowcount)
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert the rows whose dedupe key is new, in one statement; returns how many were written.
+    Sweeps write thousands of rows: one executemany, not a compiled INSERT per row."""
+    if not rows:
+        return 0
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(OutboxMessage.id))
+    )
+    result = await (await session.connection()).execute(stmt, rows)
+    return len(result.all())
+
+
+async def enqueue(session: AsyncSession, **fields: Any) -> bool:
+    """One outbox row unless its dedupe key exists (fields as outbox_row). True when written."""
+    return await enqueue_many(session, [outbox_row(**fields)]) == 1
 
 
 async def subject_chats(session: AsyncSession, subject_id: int) -> list[ChatBinding]:
@@ -73,63 +93,28 @@ async def subject_chats(session: AsyncSession, subject_id: int) -> list[ChatBind
     return list((await session.exec(stmt)).all())
 
 
-async def notify_subject(
-    session: AsyncSession,
-    subject_id: int,
-    *,
-    event_key: str,
-    template: str,
-    context: dict[str, Any],
-    kind: str = "notice",
-    buttons: list[list[dict[str, Any]]] | None = None,
-    legally_required: bool = False,
-    now: datetime | None = None,
-) -> int:
-    """One row per bound chat of the subject; the key makes a repeated call write nothing new."""
-    written = 0
-    for b in await subject_chats(session, subject_id):
-        written += await enqueue(
-            session,
-            channel=b.channel,
-            chat_id=b.chat_id,
-            template=template,
-            context=context,
-            dedupe_key=f"{event_key}|{b.channel}:{b.chat_id}",
-            kind=kind,
-            buttons=buttons,
-            subject_id=subject_id,
-            legally_required=legally_required,
-            now=now,
-        )
-    return written
+def rows_for_chats(
+    chats: Iterable[tuple[str, str]], *, event_key: str, **fields: Any
+) -> list[dict[str, Any]]:
+    """One row per chat; the key (event, occasion, recipient) makes a repeated call write nothing new."""
+    return [
+        outbox_row(channel=channel, chat_id=chat_id, dedupe_key=f"{event_key}|{channel}:{chat_id}", **fields)
+        for channel, chat_id in chats
+    ]
 
 
-async def notify_staff(
-    session: AsyncSession,
-    staff: Staff,
-    *,
-    event_key: str,
-    template: str,
-    context: dict[str, Any],
-    kind: str = "notice",
-    buttons: list[list[dict[str, Any]]] | None = None,
-    legally_required: bool = False,
-    now: datetime | None = None,
-) -> int:
+async def notify_subject(session: AsyncSession, subject_id: int, *, event_key: str, **fields: Any) -> int:
+    """Every bound chat of the subject (fields as outbox_row: template, context, kind, buttons, ...)."""
+    chats = [(b.channel, b.chat_id) for b in await subject_chats(session, subject_id)]
+    return await enqueue_many(
+        session, rows_for_chats(chats, event_key=event_key, subject_id=subject_id, **fields)
+    )
+
+
+async def notify_staff(session: AsyncSession, staff: Staff, *, event_key: str, **fields: Any) -> int:
+    """Every chat bound to the staff member."""
     stmt = select(ChatBinding).where(ChatBinding.staff_id == staff.id, col(ChatBinding.active).is_(True))
-    written = 0
-    for b in (await session.exec(stmt)).all():
-        written += await enqueue(
-            session,
-            channel=b.channel,
-            chat_id=b.chat_id,
-            template=template,
-            context=context,
-            dedupe_key=f"{event_key}|{b.channel}:{b.chat_id}",
-            kind=kind,
-            buttons=buttons,
-            staff_id=staff.id,
-            legally_required=legally_required,
-            now=now,
-        )
-    return written
+    chats = [(b.channel, b.chat_id) for b in (await session.exec(stmt)).all()]
+    return await enqueue_many(
+        session, rows_for_chats(chats, event_key=event_key, staff_id=staff.id, **fields)
+    )

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import col, or_, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Deadline, DeadlineStatus, Staff, StaffRole, Subject
+from models import ChatBinding, Deadline, DeadlineStatus, Staff, StaffRole, Subject
 from workflows import rules
 from workflows.calendar import WorkdayCalendar
 
@@ -66,32 +66,69 @@ class Recipients:
     supervisors: list[Staff]  # escalation when overdue
 
 
-async def department_staff(session: AsyncSession, department: str | None) -> list[Staff]:
-    stmt = select(Staff).where(
-        col(Staff.active).is_(True), col(Staff.role).in_([StaffRole.HANDLER, StaffRole.REVIEWER])
-    )
-    if department:
-        stmt = stmt.where(Staff.department == department)
-    return list((await session.exec(stmt.order_by(col(Staff.id)))).all())
+class Directory:
+    """Active staff and the chats bound to them, read once per sweep: a sweep over thousands of
+    deadlines asks it, not the database, who to tell (a few queries per sweep, not per deadline)."""
 
+    def __init__(self, staff: list[Staff], chats: dict[int, list[tuple[str, str]]]) -> None:
+        self.staff = staff
+        self.by_id = {s.id: s for s in staff}
+        self.chats = chats
 
-async def staff_recipients(session: AsyncSession, deadline: Deadline, subject: Subject | None) -> Recipients:
-    """The responsible staff member if set, else the subject's department; their supervisors for
-    escalation (the named supervisor, else the department's 负责人)."""
-    if deadline.responsible_staff_id is not None:
-        one = await session.get(Staff, deadline.responsible_staff_id)
-        staff = [one] if one is not None and one.active else []
-    else:
-        staff = await department_staff(session, subject.department if subject else None)
-    supervisor_ids = {s.supervisor_id for s in staff if s.supervisor_id is not None}
-    stmt = select(Staff).where(col(Staff.active).is_(True))
-    department = subject.department if subject else None
-    stmt = stmt.where(
-        or_(
-            col(Staff.id).in_(supervisor_ids or {-1}),
-            (Staff.role == StaffRole.SUPERVISOR) & (Staff.department == (department or "")),
+    @classmethod
+    async def load(cls, session: AsyncSession) -> Directory:
+        staff = list(
+            (
+                await session.exec(select(Staff).where(col(Staff.active).is_(True)).order_by(col(Staff.id)))
+            ).all()
         )
-        if department
-        else col(Staff.id).in_(supervisor_ids or {-1})
-    )
-    return Recipients(staff, list((await session.exec(stmt)).all()))
+        chats: dict[int, list[tuple[str, str]]] = {}
+        rows = await session.exec(
+            select(ChatBinding).where(
+                col(ChatBinding.staff_id).is_not(None), col(ChatBinding.active).is_(True)
+            )
+        )
+        for b in rows.all():
+            chats.setdefault(b.staff_id or 0, []).append((b.channel, b.chat_id))
+        return cls(staff, chats)
+
+    def department_staff(self, department: str | None) -> list[Staff]:
+        """Who handles a department's items: its 经办 and 审核 (everyone's, for a subject with none)."""
+        return [
+            s
+            for s in self.staff
+            if s.role in (StaffRole.HANDLER, StaffRole.REVIEWER)
+            and (not department or s.department == department)
+        ]
+
+    def recipients(self, deadline: Deadline, subject: Subject | None) -> Recipients:
+        """The responsible staff member if set, else the subject's department; for escalation their
+        named supervisors and the department's 负责人."""
+        department = subject.department if subject else None
+        if deadline.responsible_staff_id is not None:
+            one = self.by_id.get(deadline.responsible_staff_id)
+            staff = [one] if one is not None else []
+        else:
+            staff = self.department_staff(department)
+        boss_ids = {s.supervisor_id for s in staff if s.supervisor_id is not None}
+        bosses = [
+            s
+            for s in self.staff
+            if s.id in boss_ids
+            or (department and s.role == StaffRole.SUPERVISOR and s.department == department)
+        ]
+        return Recipients(staff, bosses)
+
+
+async def subject_chats_of(session: AsyncSession, subject_ids: set[int]) -> dict[int, list[tuple[str, str]]]:
+    """The bound chats of many subjects in one query."""
+    out: dict[int, list[tuple[str, str]]] = {}
+    if subject_ids:
+        rows = await session.exec(
+            select(ChatBinding).where(
+                col(ChatBinding.subject_id).in_(subject_ids), col(ChatBinding.active).is_(True)
+            )
+        )
+        for b in rows.all():
+            out.setdefault(b.subject_id or 0, []).append((b.channel, b.chat_id))
+    return out

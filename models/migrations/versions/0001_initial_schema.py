@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 13:24:48.810677
+Create Date: 2026-11-24 13:36:25.128017
 """
 
 from __future__ import annotations
@@ -199,6 +199,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("chat_binding", schema=None) as batch_op:
         batch_op.create_index("ix_chat_binding_chat", ["channel", "chat_id"], unique=False)
+        batch_op.create_index("ix_chat_binding_staff", ["staff_id"], unique=False)
         batch_op.create_index("ix_chat_binding_subject", ["subject_id"], unique=False)
 
     op.create_table(
@@ -233,7 +234,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("credit_record", schema=None) as batch_op:
-        batch_op.create_index("ix_credit_record_decision_date", ["decision_date"], unique=False)
+        batch_op.create_index(
+            "ix_credit_record_kind_date", ["kind", "decision_date", "subject_id", "authority"], unique=False
+        )
+        batch_op.create_index(
+            "ix_credit_record_kind_status_date", ["kind", "status", "decision_date"], unique=False
+        )
+        batch_op.create_index(
+            "ix_credit_record_kind_status_fulfilled",
+            ["kind", "status", "obligations_fulfilled_on"],
+            unique=False,
+        )
         batch_op.create_index(batch_op.f("ix_credit_record_status"), ["status"], unique=False)
         batch_op.create_index("ix_credit_record_status_end", ["status", "publicity_end"], unique=False)
         batch_op.create_index(
@@ -551,11 +562,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_credit_record_subject_decision")
         batch_op.drop_index("ix_credit_record_status_end")
         batch_op.drop_index(batch_op.f("ix_credit_record_status"))
-        batch_op.drop_index("ix_credit_record_decision_date")
+        batch_op.drop_index("ix_credit_record_kind_status_fulfilled")
+        batch_op.drop_index("ix_credit_record_kind_status_date")
+        batch_op.drop_index("ix_credit_record_kind_date")
 
     op.drop_table("credit_record")
     with op.batch_alter_table("chat_binding", schema=None) as batch_op:
         batch_op.drop_index("ix_chat_binding_subject")
+        batch_op.drop_index("ix_chat_binding_staff")
         batch_op.drop_index("ix_chat_binding_chat")
 
     op.drop_table("chat_binding")
