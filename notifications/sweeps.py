@@ -159,6 +159,7 @@ async def sweep_interviews(
     async with sessions() as session, session.begin():
         if not await leader(session, "sweep_interviews"):
             return stats
+        directory = await Directory.load(session)
         rows = (
             await session.exec(
                 select(Interview).where(
@@ -178,6 +179,10 @@ async def sweep_interviews(
                 "interview_id": iv.id,
             }
             organiser = await session.get(Staff, iv.created_by) if iv.created_by else None
+            # Attendees are names as staff typed them; those that name an active colleague are reminded too.
+            staff_side = {s.id: s for s in directory.staff if s.name in iv.attendees}
+            if organiser is not None:
+                staff_side[organiser.id] = organiser
             occasions = []
             if now < at and calendar.add_workdays(today, 1) == slot_day and calendar.is_workday(today):
                 occasions.append("day_before")
@@ -199,12 +204,12 @@ async def sweep_interviews(
                         legally_required=True,
                     ),
                 )
-                if organiser is not None:
+                for person in staff_side.values():
                     stats.add(
                         "staff",
                         await notify_staff(
                             session,
-                            organiser,
+                            person,
                             event_key=key,
                             template="interview_reminder",
                             context=ctx,
