@@ -77,7 +77,7 @@ async def ask_next(ctx: Ctx, obj: Objection, intro: str = "") -> None:
         ctx.say(
             head
             + ctx.t(
-                "第 2 步（共 4 步）：请说明具体情况：哪里有误、应当是什么（文字，2000 字以内）。",
+                f"第 2 步（共 4 步）：请说明具体情况：哪里有误、应当是什么（文字，{rules.MAX_TEXT_LENGTH} 字以内）。",
                 "Step 2 of 4: describe what is wrong and what is right.",
             ),
             [later],

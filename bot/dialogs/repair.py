@@ -12,14 +12,17 @@ from bot.dialogs.common import menu_row, read_upload, require_subject, timeline_
 from bot.replies import Button, IncomingFile
 from models import ApplicationStatus, CommitmentKind, CreditRecord, RepairApplication
 from notifications.letters import commitment_text
-from workflows import repair
+from workflows import repair, rules
 from workflows.applications import OPEN_STATUSES, status_label
 from workflows.clock import utc_now
 from workflows.commitments import COMMITMENT_TYPES, make_commitment
 from workflows.errors import UserError
 from workflows.materials import materials_of
 
-FILE_HINT = "PDF、JPG 或 PNG，照片或扫描件均可，不超过 10 MB"
+FILE_HINT = (
+    f"{'、'.join(rules.MATERIAL_TYPES.values())}，照片或扫描件均可，"
+    f"不超过 {rules.MATERIAL_MAX_BYTES // 1048576} MB"
+)
 
 
 async def _app(ctx: Ctx, app_id: int) -> RepairApplication:
