@@ -420,7 +420,12 @@ async def review_proposal(
 
 
 def _entity(kind: str) -> str:
-    return {"repair": repair.ENTITY, "objection": objections.ENTITY, "commitment": "commitment"}[kind]
+    return {
+        "repair": repair.ENTITY,
+        "objection": objections.ENTITY,
+        "commitment": "commitment",
+        "binding": binding.REQUEST_ENTITY,
+    }[kind]
 
 
 OPEN = OPEN_STATUSES  # re-exported for dialogs

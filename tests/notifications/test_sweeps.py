@@ -17,7 +17,6 @@ from models import (
     ChatBinding,
     CreditRecord,
     Deadline,
-    Interview,
     OutboxMessage,
     RecordKind,
     RiskWarning,
@@ -266,4 +265,3 @@ async def test_unbound_chat_rows_are_not_needed(demo: App) -> None:
     async with demo.sessions() as s:
         chats = (await s.exec(select(ChatBinding).where(ChatBinding.subject_id == lunan.id))).all()
     assert [c.chat_id for c in chats] == ["enterprise-b"]
-    assert Interview  # imported for the reminder test's model
