@@ -8,9 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 from sqlmodel import or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import build_app
+from bot.commands.subjects import app as subjects_app
+from bot.commands.transfer import export_app, import_app
 from models import Staff, StaffRole, Subject, migrate
 from models.db import drop_all, is_sqlite, make_engine, normalise_url
 from workflows.binding import issue_code
@@ -26,6 +30,9 @@ code_app = typer.Typer(help="One-time binding codes.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(code_app, name="code")
 app.add_typer(staff_app, name="staff")
+app.add_typer(subjects_app, name="subjects")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 
 def _logging(verbose: bool = False) -> None:
@@ -42,17 +49,32 @@ def migrate_cmd() -> None:
     typer.echo("数据库已是最新结构 / database is up to date")
 
 
-async def _demo(reset: bool) -> None:
-    settings = get_settings()
-    if reset:
-        url = normalise_url(settings.database_url)
-        if is_sqlite(url):
-            from sqlalchemy.engine import make_url
+async def _holds_data(session: AsyncSession) -> bool:
+    for model in (Subject, Staff):
+        if (await session.exec(select(model).limit(1))).first() is not None:
+            return True
+    return False
 
+
+async def _demo(reset: bool, force: bool) -> int:
+    """Load the demo set. Never destroys data by accident: a database with data is refused unless
+    --reset, and only a SQLite file may be reset without --force (issue #8: one command wiped PostgreSQL)."""
+    settings = get_settings()
+    url = normalise_url(settings.database_url)
+    if reset:
+        if is_sqlite(url):
             path = make_url(url).database
             for suffix in ("", "-wal", "-shm"):
-                if path:
+                if path and path != ":memory:":
                     Path(path + suffix).unlink(missing_ok=True)
+        elif not force:
+            typer.echo(
+                f"拒绝重置：{make_url(url).render_as_string(hide_password=True)} 不是 SQLite 文件。"
+                "重置会删除其中全部数据；确需如此，请加 --force。\n"
+                "Refusing to reset a database that is not a SQLite file; add --force if you really mean it.",
+                err=True,
+            )
+            return 2
         else:
             db = make_engine(url)
             await drop_all(db)
@@ -62,11 +84,13 @@ async def _demo(reset: bool) -> None:
     built = await build_app(settings)
     try:
         async with built.sessions() as session, session.begin():
-            if (await session.exec(select(Subject).limit(1))).first() is not None:
+            if await _holds_data(session):
                 typer.echo(
-                    "数据库里已有数据；用 --reset 重新载入演示数据。/ The database has data; use --reset."
+                    "数据库里已有数据，未载入演示数据（不会覆盖）。如需在演示数据库中重来，请加 --reset。\n"
+                    "The database already holds data; nothing was loaded. Use --reset to start a demo over.",
+                    err=True,
                 )
-                return
+                return 1
             logins = await load_demo(session, SystemClock())
     finally:
         await built.close()
@@ -79,12 +103,20 @@ async def _demo(reset: bool) -> None:
     )
     for login in logins:
         typer.echo(f"  {login.code}  {login.who}")
+    return 0
 
 
 @app.command()
-def demo(reset: Annotated[bool, typer.Option(help="Delete the database first.")] = True) -> None:
-    """Load the invented demo data set into the database and print personas and binding codes."""
-    asyncio.run(_demo(reset))
+def demo(
+    reset: Annotated[
+        bool, typer.Option(help="Delete the database first (a SQLite file only, unless --force).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Allow --reset to drop every table of a non-SQLite database.")
+    ] = False,
+) -> None:
+    """Load the invented demo data set into an empty database and print personas and binding codes."""
+    raise typer.Exit(asyncio.run(_demo(reset, force)))
 
 
 async def _chat(persona: str) -> None:

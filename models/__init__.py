@@ -11,11 +11,13 @@ from models.applications import (
     InterviewStatus,
     Material,
     Objection,
+    ObligationFulfilment,
     RepairApplication,
     RiskWarning,
 )
 from models.audit import AuditEntry
 from models.base import utcnow
+from models.imports import DataTransfer
 from models.outbox import OutboxMessage, OutboxStatus
 from models.people import (
     BindingCode,
@@ -27,7 +29,7 @@ from models.people import (
     StaffRole,
 )
 from models.records import AssessmentCycle, CreditRecord, DriverViolation, RecordKind, RecordStatus, Severity
-from models.subjects import Subject, SubjectKind
+from models.subjects import SUBJECT_CATEGORIES, Subject, SubjectKind
 
 __all__ = [
     "ApplicationStatus",
@@ -41,6 +43,7 @@ __all__ = [
     "CommitmentKind",
     "ConversationState",
     "CreditRecord",
+    "DataTransfer",
     "Deadline",
     "DeadlineStatus",
     "DriverViolation",
@@ -48,6 +51,7 @@ __all__ = [
     "Interview",
     "InterviewStatus",
     "Material",
+    "ObligationFulfilment",
     "Objection",
     "OutboxMessage",
     "OutboxStatus",
@@ -55,6 +59,7 @@ __all__ = [
     "RecordStatus",
     "RepairApplication",
     "RiskWarning",
+    "SUBJECT_CATEGORIES",
     "Severity",
     "Staff",
     "StaffRole",

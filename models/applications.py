@@ -125,6 +125,31 @@ class Material(SQLModel, table=True):
     uploaded_at: datetime = Field(default_factory=utcnow)
 
 
+class ObligationFulfilment(SQLModel, table=True):
+    """履行: the obligations of a penalty decision were met (罚款已缴纳 / 整改完成). Declared by the enterprise
+    and confirmed by staff, recorded by staff, or imported; a confirmed one opens repair (issue #8)."""
+
+    __tablename__ = "obligation_fulfilment"
+    __table_args__ = (Index("ix_obligation_fulfilment_record", "record_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref_no: str = Field(max_length=32, unique=True)  # LX20261124 0001: people read it out
+    subject_id: int = Field(foreign_key="subject.id", index=True)
+    record_id: int = Field(foreign_key="credit_record.id")
+    fulfilled_on: date
+    method: str = Field(max_length=16)  # rules.FULFILMENT_METHODS
+    note: str = ""
+    source: str = Field(max_length=16)  # enterprise / staff / import
+    status: ApplicationStatus = enum_field(ApplicationStatus.SUBMITTED)  # submitted / approved / rejected
+    submitted_at: datetime = Field(default_factory=utcnow)
+    due_on: date | None = None  # staff's working-day limit for confirming a declaration
+    decided_at: datetime | None = None
+    decided_by: int | None = Field(default=None, foreign_key="staff.id")
+    reason: str | None = None  # why a declaration was not confirmed
+    version: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class InterviewStatus(StrEnum):
     SCHEDULED = "scheduled"
     CONFIRMED = "confirmed"

@@ -59,10 +59,24 @@ class CreditRecord(SQLModel, table=True):
     content: str = ""  # 处罚内容
     grade: str | None = Field(default=None, max_length=8)  # evaluation records: AAA / AA / A / B
     publicity_end: date | None = None  # 公示截止期 (the maximum end), when the source system gave one
+    # The rest of the national 双公示 layout (domain-rules §3), kept so an export gives back what came in.
+    violation_type: str = ""  # 违法行为类型
+    confiscated_wan: float | None = None  # 没收违法所得、没收非法财物的金额（万元）
+    licence_affected: str = Field(default="", max_length=200)  # 暂扣或吊销证照名称及编号
+    valid_until: date | None = None  # 处罚有效期
+    data_source: str = Field(default="", max_length=200)  # 数据来源单位
+    data_source_code: str | None = Field(default=None, max_length=18)
+    remarks: str = ""  # 备注
+    assessment_year: int | None = None  # evaluation records: 考核年度
+    score: float | None = None  # evaluation records: 考核得分
     status: RecordStatus = enum_field(default=RecordStatus.PUBLISHED, index=True)
     obligations_fulfilled_on: date | None = None  # 履行法定义务之日 (fine paid, rectified)
+    fulfilment_method: str | None = Field(default=None, max_length=16)  # 罚款已缴纳 / 整改完成 / 其他
     published_at: datetime | None = None  # 双公示 publication time (7-working-day limit)
     notices_served_at: datetime | None = None  # 三书同达 delivered; None while the subject has no bound chat
+    # False for history loaded by import: its decisions were served on paper long ago (issue #8).
+    notices_required: bool = True
+    origin: str = Field(default="", max_length=32)  # "staff:3", "import:12", "demo"
     commitment_id: int | None = (
         None  # breach records: the commitment broken (no FK: commitment → repair → record)
     )
@@ -82,6 +96,7 @@ class DriverViolation(SQLModel, table=True):
     decision_no: str = Field(default="", max_length=128)
     authority: str = Field(default="", max_length=200)
     withdrawn: bool = False  # an upheld objection removes the deduction
+    origin: str = Field(default="", max_length=32)  # "import:12", "demo"
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -19,15 +19,17 @@ from models import (
     InterviewStatus,
     RecordKind,
     RecordStatus,
-    Severity,
     Staff,
+    StaffRole,
     Subject,
 )
 from workflows import rules
 from workflows.calendar import WorkdayCalendar, add_months
 from workflows.clock import SHANGHAI, local_today, to_local
-from workflows.notices import enqueue_many, notify_staff, notify_subject, rows_for_chats
-from workflows.penalties import take_down_expired
+from workflows.monthly_lists import monthly_lists, previous_month
+from workflows.monthly_report import summary_text
+from workflows.notices import enqueue_many, notice_button, notify_staff, notify_subject, rows_for_chats
+from workflows.penalties import notify_repairable, take_down_expired
 from workflows.records import repair_eligibility
 from workflows.reminders import KIND_LABELS, Directory, due_deadlines, occasion, subject_chats_of
 from workflows.risk import RiskRule, scan
@@ -254,9 +256,8 @@ async def repair_opportunities(
             col(CreditRecord.obligations_fulfilled_on).is_not(None),
         )
         for record in (await session.exec(stmt)).all():
-            elig = repair_eligibility(record, today, calendar)
-            if elig.eligible_now and elig.from_date == today:
-                written += await _opportunity(session, record, now)
+            if repair_eligibility(record, today, calendar).from_date == today:
+                written += await notify_repairable(session, record, today=today, now=now, calendar=calendar)
     # Records that became repairable because the obligations were fulfilled yesterday or today.
     fulfilled = select(CreditRecord).where(
         CreditRecord.status == RecordStatus.PUBLISHED,
@@ -264,32 +265,8 @@ async def repair_opportunities(
         col(CreditRecord.obligations_fulfilled_on) >= yesterday,
     )
     for record in (await session.exec(fulfilled)).all():
-        if repair_eligibility(record, today, calendar).eligible_now:
-            written += await _opportunity(session, record, now)
+        written += await notify_repairable(session, record, today=today, now=now, calendar=calendar)
     return written
-
-
-async def _opportunity(session: AsyncSession, record: CreditRecord, now: datetime) -> int:
-    from workflows.notices import notice_button
-
-    return await notify_subject(
-        session,
-        record.subject_id,
-        event_key=f"record:{record.id}:repairable",
-        template="repair_opportunity",
-        context={
-            "decision_no": record.decision_no,
-            "decision_date": record.decision_date,
-            "severity": {Severity.MINOR: "轻微", Severity.GENERAL: "一般", Severity.SERIOUS: "严重"}[
-                Severity(record.severity)
-            ],
-        },
-        kind="opportunity",
-        now=now,
-        buttons=[
-            [notice_button("🛠 申请信用修复", "🛠 Apply for repair", "repair.start", record_id=record.id)]
-        ],
-    )
 
 
 async def digests(session: AsyncSession, *, today: date, now: datetime, calendar: WorkdayCalendar) -> int:
@@ -318,6 +295,36 @@ async def digests(session: AsyncSession, *, today: date, now: datetime, calendar
     return written
 
 
+async def monthly_lists_notice(
+    session: AsyncSession, *, today: date, now: datetime, calendar: WorkdayCalendar
+) -> int:
+    """On the month's first working day, chiefs and admins get last month's lists (Zaozhuang #9 [P]):
+    the summary in the notice, the workbook behind its button (made when pressed: always current)."""
+    if not rules.MONTHLY_LISTS_ON_FIRST_WORKDAY or today != calendar.next_workday(today.replace(day=1)):
+        return 0
+    year, month = previous_month(today)
+    lists = await monthly_lists(session, year, month, as_of=today)
+    lines = summary_text(lists).split("\n")[1:]
+    written = 0
+    stmt = select(Staff).where(
+        col(Staff.active).is_(True), col(Staff.role).in_([StaffRole.SUPERVISOR, StaffRole.ADMIN])
+    )
+    for staff in (await session.exec(stmt)).all():
+        written += await notify_staff(
+            session,
+            staff,
+            event_key=f"lists:{year}-{month:02d}:{staff.id}",
+            template="monthly_lists",
+            context={"name": staff.name, "year": year, "month": month, "lines": lines},
+            kind="lists",
+            now=now,
+            buttons=[
+                [notice_button("📊 获取月度清单", "📊 Get the lists", "lists.month", year=year, month=month)]
+            ],
+        )
+    return written
+
+
 async def daily_scan(
     sessions: async_sessionmaker[AsyncSession],
     *,
@@ -339,6 +346,7 @@ async def daily_scan(
             "opportunities", await repair_opportunities(session, today=today, now=now, calendar=calendar)
         )
         stats.add("digests", await digests(session, today=today, now=now, calendar=calendar))
+        stats.add("lists", await monthly_lists_notice(session, today=today, now=now, calendar=calendar))
     return stats
 
 

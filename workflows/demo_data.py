@@ -28,7 +28,7 @@ from workflows.records import publicity_window
 from workflows.rules import driver_grade
 
 AUTHORITY = "枣庄市交通运输局"
-AUTHORITY_CODE = "11370400004336918R"
+AUTHORITY_CODE = "11370400004336918H"
 
 
 @dataclass(frozen=True)

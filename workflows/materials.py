@@ -87,3 +87,36 @@ async def materials_of(session: AsyncSession, owner_kind: str, owner_id: int) ->
         .order_by(col(Material.id))
     )
     return list((await session.exec(stmt)).all())
+
+
+# Files sent before the thing they belong to exists (staff proofs before 确认登记) wait as "staged"
+# under the chat's conversation state, and are attached on confirmation.
+STAGED = "staged"
+
+
+async def stage(session: AsyncSession, *, state_id: int, step: str, upload: Upload) -> Material:
+    return await store(session, owner_kind=STAGED, owner_id=state_id, step=step, upload=upload, replace=False)
+
+
+async def attach_staged(
+    session: AsyncSession, ids: list[int], *, state_id: int, owner_kind: str, owner_id: int
+) -> int:
+    """Move this chat's staged files to their owner; ids of other chats are ignored."""
+    rows = (
+        await session.exec(
+            select(Material).where(
+                col(Material.id).in_(ids), Material.owner_kind == STAGED, Material.owner_id == state_id
+            )
+        )
+    ).all()
+    for row in rows:
+        row.owner_kind, row.owner_id = owner_kind, owner_id
+    return len(rows)
+
+
+async def drop_staged(session: AsyncSession, state_id: int, step: str) -> None:
+    await session.exec(
+        delete(Material).where(
+            col(Material.owner_kind) == STAGED, col(Material.owner_id) == state_id, col(Material.step) == step
+        )
+    )

@@ -134,6 +134,31 @@ async def serve_pending_notices(
     return served
 
 
+async def notify_repairable(
+    session: AsyncSession, record: CreditRecord, *, today: date, now: datetime, calendar: WorkdayCalendar
+) -> int:
+    """Tell the enterprise that a record can be repaired now. One notice per record (its outbox key), so
+    the daily scan and a fulfilment confirmed today never both send it."""
+    if not repair_eligibility(record, today, calendar).eligible_now:
+        return 0
+    return await notify_subject(
+        session,
+        record.subject_id,
+        event_key=f"record:{record.id}:repairable",
+        template="repair_opportunity",
+        context={
+            "decision_no": record.decision_no,
+            "decision_date": record.decision_date,
+            "severity": labels.label(labels.SEVERITY, record.severity),
+        },
+        kind="opportunity",
+        now=now,
+        buttons=[
+            [notice_button("🛠 申请信用修复", "🛠 Apply for repair", "repair.start", record_id=record.id)]
+        ],
+    )
+
+
 async def take_down_expired(
     session: AsyncSession, *, today: date, now: datetime | None = None, actor: str = "system"
 ) -> list[CreditRecord]:

@@ -21,6 +21,7 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "tolerance_materials": ("容缺受理补齐材料", "subject"),
     "repair_more_materials": ("信用修复补正材料", "subject"),
     "rectification": ("约谈整改事项", "subject"),
+    "fulfilment_review": ("履行申报确认", "staff"),
 }
 
 

@@ -111,12 +111,53 @@ SERIOUS_FINE_WAN = 10.0  # [R] "巨额罚款" threshold, placeholder
 CLASSIFICATION_SOURCE = Source("令36号 news summaries (domain-rules §4.2); thresholds placeholder", "[S]/[R]")
 
 
+def penalty_types(penalty_type: str | None) -> list[str]:
+    """A decision may carry several 处罚类别, stored joined by PENALTY_TYPE_JOINER."""
+    return [t for t in (penalty_type or "").split(PENALTY_TYPE_JOINER) if t]
+
+
 def classify_penalty(penalty_type: str | None, fine_wan: float | None, procedure: str | None) -> Severity:
-    if procedure == "简易" or (penalty_type in MINOR_PENALTY_TYPES and not fine_wan):
-        return Severity.MINOR
-    if penalty_type in SERIOUS_PENALTY_TYPES or (fine_wan or 0) >= SERIOUS_FINE_WAN:
+    """Several types in one decision take the most severe class, so the longest period (§4.2, Shenzhen
+    [S]: "the longest period")."""
+    types = set(penalty_types(penalty_type))
+    if types & SERIOUS_PENALTY_TYPES or (fine_wan or 0) >= SERIOUS_FINE_WAN:
         return Severity.SERIOUS
+    if procedure == "简易" or (types and types <= MINOR_PENALTY_TYPES and not fine_wan):
+        return Severity.MINOR
     return Severity.GENERAL
+
+
+# 处罚类别 of 《行政处罚法》(2021) 第九条 with a provincial exchange table's two-digit codes (domain-rules §3 [S]).
+# Names are the law's; the exchange table's shorter spellings are accepted as aliases on import.
+PENALTY_TYPE_CODES: Mapping[str, str] = {
+    "01": "警告",
+    "02": "罚款",
+    "03": "没收违法所得",
+    "04": "责令停产停业",
+    "05": "吊销许可证件",
+    "06": "行政拘留",
+    "07": "其他",
+    "08": "通报批评",
+    "09": "没收非法财物",
+    "10": "降低资质等级",
+    "11": "暂扣许可证件",
+    "12": "限制开展生产经营活动",
+    "13": "限制从业",
+    "14": "责令关闭",
+}
+PENALTY_TYPE_ALIASES: Mapping[str, str] = {
+    "吊销许可证": "吊销许可证件",
+    "暂扣许可证": "暂扣许可证件",
+    "限制开展经营活动": "限制开展生产经营活动",
+    "法律、行政法规规定的其他行政处罚": "其他",
+    "其他行政处罚": "其他",
+}
+PENALTY_TYPE_JOINER = "、"
+PENALTY_TYPES_SOURCE = Source(
+    "《行政处罚法》(2021) 第九条; a provincial exchange table's codes (domain-rules §3)", "[S]"
+)
+# 案件程序类别 (domain-rules §3 [S]): 01 简易程序, 02 一般程序; stored as 简易 / 一般.
+PROCEDURE_CODES: Mapping[str, str] = {"01": "简易", "02": "一般", "简易程序": "简易", "一般程序": "一般"}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -197,6 +238,26 @@ REPAIR_REFUSAL_SOURCE = Source(
     "令36号 (article text unread); a city's 7 refusal grounds (domain-rules §8)", "[F]"
 )
 REPAIR_MORE_MATERIALS_WORKDAYS = 5  # 补正 deadline for the enterprise; product default, no rule found [R]
+
+# ---------------------------------------------------------------------------------------------------
+# 履行 (fulfilment of a penalty's obligations) and the bureau's data in and out (issue #8).
+# ---------------------------------------------------------------------------------------------------
+
+FULFILMENT_METHODS = (
+    "罚款已缴纳",
+    "整改完成",
+    "其他",
+)  # product list (issue #8), from the repair materials §4.4
+FULFILMENT_CONFIRM_WORKDAYS = 5  # staff confirm an enterprise's declaration within this; product default [R]
+# Imported decisions within this many working days are "new": they get the 双公示 deadline when not yet
+# published, and 三书同达 with --notify; older rows are history (served on paper, published long ago).
+IMPORT_RECENT_WORKDAYS = PUBLICATION_WORKDAYS  # product rule: the 双公示 window (§2 P1 [V])
+IMPORT_BATCH_ROWS = 1000  # rows written per statement batch (bench/import.py)
+IMPORT_CHAT_MAX_BYTES = 20 * 1024 * 1024  # Telegram bots may download files up to 20 MB
+IMPORT_CHAT_ERRORS_SHOWN = 10  # errors listed in the chat message; all of them are in the errors file
+MONTHLY_LISTS_ON_FIRST_WORKDAY = (
+    True  # Zaozhuang #9 [P]: monthly lists; sent on the month's first working day
+)
 
 # ---------------------------------------------------------------------------------------------------
 # Uploaded materials. Product limits (Telegram bots may download files up to 20 MB).
@@ -282,7 +343,7 @@ INTERVIEW_NOTICE_MIN_WORKDAYS = 1  # the 约谈通知书 is served at least this
 RECTIFICATION_DEFAULT_WORKDAYS = 15  # default deadline for rectification items agreed at an interview [R]
 DUE_SOON_WORKDAYS = 1  # a queue item due within this many working days is shown red (issue #4)
 # Items that need two steps (经办 proposes, 审核 approves). Product configuration per item type.
-TWO_STEP_DECISIONS = {"repair": True, "objection": True, "commitment": False}
+TWO_STEP_DECISIONS = {"repair": True, "objection": True, "commitment": False, "fulfilment": False}
 
 # ---------------------------------------------------------------------------------------------------
 # Reminders and escalation (issue #5; domain-rules §18 Zaozhuang #4: staff reminders until published).

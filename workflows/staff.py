@@ -17,12 +17,13 @@ from models import (
     CreditRecord,
     Fulfilment,
     Objection,
+    ObligationFulfilment,
     RepairApplication,
     Staff,
     StaffRole,
     Subject,
 )
-from workflows import binding, commitments, objections, repair, rules
+from workflows import binding, commitments, fulfilment, objections, repair, rules
 from workflows.applications import OPEN_STATUSES, status_label
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
@@ -37,6 +38,10 @@ PERMISSIONS: dict[str, frozenset[StaffRole]] = {
     "decide.final": frozenset({R, S, A}),  # approve a proposal, or decide a two-step item directly
     "lookup": ALL_STAFF,
     "record.create": ALL_STAFF,
+    "fulfilment.record": ALL_STAFF,  # 履行: fine paid / rectified, with the date (issue #8)
+    "subject.manage": frozenset({A}),  # the subject registry: add and edit enterprises and drivers
+    "data.import": frozenset({R, A}),  # bulk import (审核 and admins, issue #8)
+    "lists.monthly": frozenset({S, A}),  # the monthly 对象清单 / 成效清单
     "interview.schedule": ALL_STAFF,
     "interview.outcome": ALL_STAFF,
     "code.subject": ALL_STAFF,
@@ -193,6 +198,29 @@ async def queue(
                     None,
                 )
             )
+    for f, subject, record in (
+        await session.exec(
+            select(ObligationFulfilment, Subject, CreditRecord)
+            .join(Subject, col(Subject.id) == col(ObligationFulfilment.subject_id))
+            .join(CreditRecord, col(CreditRecord.id) == col(ObligationFulfilment.record_id))
+            .where(ObligationFulfilment.status == ApplicationStatus.SUBMITTED)
+        )
+    ).all():
+        if mine(subject):
+            items.append(
+                QueueItem(
+                    "fulfilment",
+                    f.id or 0,
+                    f.ref_no,
+                    subject,
+                    f"履行申报：{record.decision_no}（{f.method}，{f.fulfilled_on}）",
+                    f.status,
+                    f.due_on,
+                    left(f.due_on),
+                    f.version,
+                    None,
+                )
+            )
     for req, subject in (
         await session.exec(
             select(BindingRequest, Subject)
@@ -231,6 +259,7 @@ DECISIONS: dict[str, dict[str, str]] = {
         Fulfilment.NONE: "全部未履行",
     },
     "binding": {"approve": "同意绑定", "reject": "不同意"},
+    "fulfilment": {"approve": "确认履行", "reject": "不予确认"},
 }
 NEEDS_TEXT = {
     ("repair", "request_more"),
@@ -239,6 +268,7 @@ NEEDS_TEXT = {
     ("commitment", Fulfilment.PARTIAL),
     ("commitment", Fulfilment.NONE),
     ("binding", "reject"),
+    ("fulfilment", "reject"),
 }
 FINAL = {"approve", "reject", Fulfilment.FULL, Fulfilment.PARTIAL, Fulfilment.NONE}
 
@@ -252,6 +282,7 @@ async def load_item(
         "objection": Objection,
         "commitment": Commitment,
         "binding": BindingRequest,
+        "fulfilment": ObligationFulfilment,
     }[kind]
     row = await session.get(model, item_id, with_for_update=lock or None, populate_existing=lock)
     if row is None:
@@ -353,6 +384,18 @@ async def decide(
             now=now,
             calendar=calendar,
         )
+    elif kind == "fulfilment":
+        await fulfilment.decide(
+            session,
+            item_id,
+            action == "approve",
+            staff=staff,
+            expected_version=version,
+            reason=reason,
+            now=now,
+            today=today,
+            calendar=calendar,
+        )
     else:
         await commitments.decide_fulfilment(
             session,
@@ -425,6 +468,7 @@ def _entity(kind: str) -> str:
         "objection": objections.ENTITY,
         "commitment": "commitment",
         "binding": binding.REQUEST_ENTITY,
+        "fulfilment": fulfilment.ENTITY,
     }[kind]
 
 

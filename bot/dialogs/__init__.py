@@ -17,6 +17,9 @@ MODULES = (
     "staff_queue",
     "staff_lookup",
     "interviews",
+    "fulfilment",
+    "subjects",
+    "data",
 )
 
 

@@ -154,7 +154,10 @@ async def show_menu(ctx: Ctx, intro: str | None = None, *, edit: bool = False) -
                 ctx.button(ctx.t("📅 约谈", "📅 Interviews"), "interview.list"),
             ]
         )
-        rows.append([ctx.button(ctx.t("🔕 通知设置", "🔕 Notices"), "staff.mute")])
+        manage = [ctx.button(ctx.t("🔕 通知设置", "🔕 Notices"), "staff.mute")]
+        if any(allowed(ctx.identity.staff, a) for a in ("data.import", "subject.manage", "lists.monthly")):
+            manage.append(ctx.button(ctx.t("📦 数据管理", "📦 Data"), "data.menu"))
+        rows.append(manage)
         if allowed(ctx.identity.staff, "staff.manage"):
             rows.append([ctx.button(ctx.t("👥 人员管理", "👥 Staff"), "admin.staff")])
     if role != "unbound":

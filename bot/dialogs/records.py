@@ -9,6 +9,7 @@ from bot.replies import Button
 from models import CreditRecord, RecordKind, RecordStatus
 from workflows import labels
 from workflows.errors import UserError
+from workflows.fulfilment import open_declaration
 from workflows.objections import records_under_objection
 from workflows.records import publicity_window, record_of_subject, repair_eligibility, subject_records
 
@@ -126,7 +127,35 @@ async def record_detail(ctx: Ctx, payload: dict) -> None:
     ):
         if value not in (None, ""):
             lines.append(f"{ctx.t(zh, en)}：{value}")
+    declaration = None
+    if record.kind == RecordKind.PENALTY:
+        declaration = await open_declaration(ctx.session, record.id or 0)
+        if record.obligations_fulfilled_on is not None:
+            lines.append(
+                ctx.t(
+                    f"履行：已履行（{record.fulfilment_method or '已登记'}，{record.obligations_fulfilled_on}）",
+                    f"Obligations met on {record.obligations_fulfilled_on}",
+                )
+            )
+        elif declaration is not None:
+            lines.append(
+                ctx.t(
+                    f"履行：申报 {declaration.ref_no} 待工作人员确认（{declaration.due_on} 前）",
+                    f"Fulfilment declaration {declaration.ref_no} waiting for staff (by {declaration.due_on})",
+                )
+            )
+        else:
+            lines.append(ctx.t("履行：尚未登记", "Obligations: not recorded yet"))
     actions = []
+    if (
+        record.kind == RecordKind.PENALTY
+        and record.status == RecordStatus.PUBLISHED
+        and record.obligations_fulfilled_on is None
+        and declaration is None
+    ):
+        actions.append(
+            ctx.button(ctx.t("📎 申报已履行", "📎 Declare fulfilled"), "fulfil.declare", record_id=record.id)
+        )
     if record.status == RecordStatus.PUBLISHED and record.kind != RecordKind.EVALUATION:
         # Offered even before the date: pressing it says plainly why not and from when.
         actions.append(

@@ -59,6 +59,14 @@ async def find_by_code(ctx: Ctx, text: str) -> Subject:
 async def on_subject(ctx: Ctx, text: str) -> None:
     require(ctx.identity.staff, "code.subject")
     subject = await find_by_code(ctx, text)
+    await issue_for_subject(ctx, subject.id or 0)
+
+
+async def issue_for_subject(ctx: Ctx, subject_id: int) -> None:
+    require(ctx.identity.staff, "code.subject")
+    subject = await ctx.session.get(Subject, subject_id)
+    if subject is None:
+        raise UserError("找不到该主体。", "No such subject.")
     code = await issue_code(ctx.session, issued_by=ctx.actor, clock=ctx.services.clock, subject_id=subject.id)
     ctx.goto("menu")
     shown = subject.uscc or mask_id_number(subject.cert_no or "")

@@ -115,6 +115,10 @@ async def show_summary(ctx: Ctx, payload: dict) -> None:
     for d in unpublished:
         lines.append(f"⏳ 记录 #{d.ref_id} 须于 {d.due_on} 前双公示")
         rows.append([ctx.button(f"✅ 记录 #{d.ref_id} 已公示", "staff.published", record_id=d.ref_id)])
+    if allowed(ctx.identity.staff, "fulfilment.record"):
+        rows.append([ctx.button("✅ 登记履行", "fulfil.staff_pick", subject_id=subject.id)])
+    if allowed(ctx.identity.staff, "subject.manage"):
+        rows.append([ctx.button("✏️ 修改主体信息", "subjects.edit", subject_id=subject.id)])
     if allowed(ctx.identity.staff, "audit.view"):
         rows.append([ctx.button("📜 审计日志", "admin.audit", subject_id=subject.id)])
     rows.append(menu_row(ctx))

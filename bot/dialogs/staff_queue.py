@@ -116,6 +116,14 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
             lines.append(f"记录：{target.decision_no} · 罚款 {target.fine_wan} 万元 · {target.facts}")
         elif target is not None:
             lines.append(f"扣分：{target.occurred_on} {target.item} {target.points} 分")
+    elif kind == "fulfilment":
+        record = await ctx.session.get(CreditRecord, row.record_id)
+        if record is not None:
+            lines.append(f"处罚：{record.decision_no}（{record.decision_date}，{record.authority}）")
+        lines.append(
+            f"申报：{row.method}，履行日期 {row.fulfilled_on}" + (f"；说明：{row.note}" if row.note else "")
+        )
+        lines.append("请核对证明材料后确认；确认后该处罚视为已履行，企业即可按规定申请信用修复。")
     elif kind == "binding":
         lines.append(
             f"申请人：{row.applicant}（对话 {row.channel}:{row.chat_id}）\n"
@@ -124,7 +132,11 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
     else:
         lines.append(f"承诺编码：{row.code}，补齐期限：{row.materials_due}")
     rows: list[list[Button]] = []
-    entity = {"repair": "repair_application", "objection": "objection"}.get(kind)
+    entity = {
+        "repair": "repair_application",
+        "objection": "objection",
+        "fulfilment": "obligation_fulfilment",
+    }.get(kind)
     if entity:
         files = await materials_of(ctx.session, entity, item_id)
         if files:
@@ -186,7 +198,13 @@ async def download(ctx: Ctx, payload: dict) -> None:
     m = await ctx.session.get(Material, int(payload["material_id"]))
     if m is None:
         raise UserError("文件不存在。", "No such file.")
-    owner_kind = {"repair_application": "repair", "objection": "objection"}[m.owner_kind]
+    owner_kind = {
+        "repair_application": "repair",
+        "objection": "objection",
+        "obligation_fulfilment": "fulfilment",
+    }.get(m.owner_kind)
+    if owner_kind is None:
+        raise UserError("文件不存在。", "No such file.")
     _, subject = await staff_rules.load_item(ctx.session, owner_kind, m.owner_id)
     staff_rules.require_department(staff, subject)
     ctx.say(m.file_name, document=Document(m.file_name, m.content, m.mime_type))
@@ -209,9 +227,10 @@ async def on_decide(ctx: Ctx, payload: dict) -> None:
         return
     if (kind, action) in NEEDS_TEXT:
         ctx.goto("staff.await_reason", **payload)
-        prompt = {"request_more": "请选择或输入需要补正的材料：", "reject": "请输入理由（必填）："}.get(
-            action, "请输入未履行的内容："
-        )
+        prompt = {
+            "request_more": "请选择或输入需要补正的材料：",
+            "reject": "请输入理由（必填，将告知申请人）：",
+        }.get(action, "请输入未履行的内容：")
         rows = (
             [[ctx.button(p, "staff.preset", text=p)] for p in MORE_PRESETS]
             if action == "request_more"

@@ -1,0 +1,186 @@
+"""Columns of an import: the header people write (and its common variants), whether it is required, how a
+cell is read, and what the template says about it. Cell readers raise ValueError or UserError with a
+Chinese reason; the runner reports it with the row, the header and the value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from models import SUBJECT_CATEGORIES, Severity
+from workflows import rules
+from workflows.dataio.values import cell_text, normalise_header, parse_date, parse_decimal, parse_int
+from workflows.dataio.write import TemplateColumn
+from workflows.errors import UserError
+from workflows.validation import validate_id_number, validate_qualification_cert, validate_uscc
+
+Reader = Callable[[Any, date], Any]  # (cell, today) → value
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str  # as the national layout (or our template) names it
+    read: Reader
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    fmt: str = "文本"
+    allowed: str = ""
+    example: Any = ""
+    note: str = ""
+    when: str = ""  # 条件必填: when it is required (checked by the kind's row check)
+
+    def template(self) -> TemplateColumn:
+        need = "必填" if self.required else (f"条件必填：{self.when}" if self.when else "选填")
+        return TemplateColumn(self.header, need, self.fmt, self.allowed, self.example, self.note)
+
+
+@dataclass
+class HeaderMap:
+    """Where each column is in a file, found by its normalised header in any order."""
+
+    index: dict[str, int] = field(default_factory=dict)  # column key → position in the row
+    header: dict[str, str] = field(default_factory=dict)  # column key → the header as the file wrote it
+    unknown: list[str] = field(default_factory=list)
+    missing: list[Column] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)
+
+
+ERRORS_COLUMN = "错误说明"  # a re-uploaded errors file carries it; it is ours, not unknown
+
+
+def map_headers(headers: Sequence[str], columns: Sequence[Column]) -> HeaderMap:
+    names: dict[str, Column] = {}
+    for column in columns:
+        for name in (column.header, *column.aliases):
+            names.setdefault(normalise_header(name), column)
+    found = HeaderMap()
+    for i, raw in enumerate(headers):
+        norm = normalise_header(raw)
+        if not norm or norm == normalise_header(ERRORS_COLUMN):
+            continue
+        column = names.get(norm)
+        if column is None:
+            found.unknown.append(raw)
+        elif column.key in found.index:
+            found.repeated.append(raw)
+        else:
+            found.index[column.key] = i
+            found.header[column.key] = raw
+    found.missing = [c for c in columns if c.required and c.key not in found.index]
+    return found
+
+
+# -- cell readers ----------------------------------------------------------------------------------
+
+
+def text(max_len: int) -> Reader:
+    def read(value: Any, _today: date) -> str:
+        out = cell_text(value)
+        if len(out) > max_len:
+            raise ValueError(f"超过 {max_len} 字（{len(out)} 字）")
+        return out
+
+    return read
+
+
+def uscc(value: Any, _today: date) -> str:
+    return validate_uscc(cell_text(value))
+
+
+def id_number(value: Any, today: date) -> str:
+    return validate_id_number(cell_text(value), today=today)
+
+
+def cert_number(value: Any, today: date) -> str:
+    return validate_qualification_cert(cell_text(value), today=today)[0]
+
+
+def any_date(value: Any, _today: date) -> date:
+    return parse_date(value)
+
+
+def past_date(value: Any, today: date) -> date:
+    day = parse_date(value)
+    if day > today:
+        raise ValueError(f"日期 {day} 晚于今天（{today}）")
+    return day
+
+
+def amount(value: Any, _today: date) -> float | None:
+    """万元, up to 6 decimal places (domain-rules §3: decimal(·,6)); never negative."""
+    number = parse_decimal(value, places=6)
+    if number is None:
+        return None
+    if number < 0:
+        raise ValueError("金额不能为负数")
+    return float(number)
+
+
+def count(value: Any, _today: date) -> int | None:
+    number = parse_int(value)
+    if number is not None and number < 0:
+        raise ValueError("不能为负数")
+    return number
+
+
+def one_of(allowed: Sequence[str], aliases: dict[str, str] | None = None) -> Reader:
+    def read(value: Any, _today: date) -> str:
+        out = cell_text(value)
+        out = (aliases or {}).get(out, out)
+        if out not in allowed:
+            raise ValueError(f"应为 {'、'.join(allowed)} 之一")
+        return out
+
+    return read
+
+
+CATEGORY_ALIASES = {"法人及其他组织": "法人及非法人组织", "法人": "法人及非法人组织", "个人": "自然人"}
+category = one_of(SUBJECT_CATEGORIES, CATEGORY_ALIASES)
+
+_TYPE_SPLIT = re.compile(r"[;；、,，/\s]+")
+_CANONICAL_TYPES = tuple(dict.fromkeys(rules.PENALTY_TYPE_CODES.values()))
+
+
+def penalty_types(value: Any, _today: date) -> str:
+    """处罚类别 by name or two-digit code; several in one decision are kept in order."""
+    out: list[str] = []
+    for part in _TYPE_SPLIT.split(cell_text(value)):
+        if not part:
+            continue
+        name = rules.PENALTY_TYPE_CODES.get(part.zfill(2)) if part.isdigit() else None
+        name = name or rules.PENALTY_TYPE_ALIASES.get(part, part)
+        if name not in _CANONICAL_TYPES:
+            raise ValueError(f"未知的处罚类别“{part}”，应为 {'、'.join(_CANONICAL_TYPES)} 或两位代码 01–14")
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise ValueError("不能为空")
+    return rules.PENALTY_TYPE_JOINER.join(out)
+
+
+def procedure(value: Any, _today: date) -> str:
+    raw = cell_text(value)
+    out = rules.PROCEDURE_CODES.get(raw.zfill(2) if raw.isdigit() else raw, raw)
+    if out not in ("简易", "一般"):
+        raise ValueError("应为 简易程序 或 一般程序（或代码 01、02）")
+    return out
+
+
+SEVERITY_NAMES = {"轻微": Severity.MINOR, "一般": Severity.GENERAL, "严重": Severity.SERIOUS}
+SEVERITY_LABELS = {v: k for k, v in SEVERITY_NAMES.items()}
+
+
+def severity(value: Any, _today: date) -> Severity:
+    raw = cell_text(value).removesuffix("失信")
+    if raw not in SEVERITY_NAMES:
+        raise ValueError("应为 轻微、一般 或 严重")
+    return SEVERITY_NAMES[raw]
+
+
+def reason_of(err: Exception) -> str:
+    """The Chinese reason of a reader's refusal."""
+    return err.zh if isinstance(err, UserError) else str(err)
