@@ -69,7 +69,7 @@ async def _demo(reset: bool, force: bool) -> int:
                     Path(path + suffix).unlink(missing_ok=True)
         elif not force:
             typer.echo(
-                f"拒绝重置：{make_url(url).render_as_string(hide_password=True)} 不是 SQLite 文件。"
+                f"拒绝重置：{make_url(settings.database_url).render_as_string(hide_password=True)} 不是 SQLite 文件。"
                 "重置会删除其中全部数据；确需如此，请加 --force。\n"
                 "Refusing to reset a database that is not a SQLite file; add --force if you really mean it.",
                 err=True,
@@ -227,7 +227,9 @@ async def _issue(uscc: str | None, cert: str | None, staff_id: int | None) -> st
                     )
                 ).first()
                 if subject is None:
-                    raise typer.BadParameter("没有找到该主体 / no such subject")
+                    raise typer.BadParameter(
+                        "主体库中没有该代码；请先用 credit-bot subjects add 或 credit-bot import subjects 登记。"
+                    )
                 row = await issue_code(session, issued_by="cli", clock=SystemClock(), subject_id=subject.id)
             return row.code
     finally:
@@ -238,7 +240,7 @@ async def _issue(uscc: str | None, cert: str | None, staff_id: int | None) -> st
 def code_issue(uscc: str | None = None, cert: str | None = None, staff_id: int | None = None) -> None:
     """Issue a one-time binding code for an enterprise (--uscc), a driver (--cert) or staff (--staff-id)."""
     if sum(x is not None for x in (uscc, cert, staff_id)) != 1:
-        raise typer.BadParameter("give exactly one of --uscc, --cert, --staff-id")
+        raise typer.BadParameter("请给出 --uscc、--cert、--staff-id 中的一项。")
     typer.echo(asyncio.run(_issue(uscc, cert, staff_id)))
 
 

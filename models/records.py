@@ -41,6 +41,8 @@ class CreditRecord(SQLModel, table=True):
         Index("ix_credit_record_kind_date", "kind", "decision_date", "subject_id", "authority"),
         Index("ix_credit_record_kind_status_date", "kind", "status", "decision_date"),
         Index("ix_credit_record_kind_status_fulfilled", "kind", "status", "obligations_fulfilled_on"),
+        # An import finds its rows by 行政处罚决定书文号 (+ subject): the natural key (bench/import.py).
+        Index("ix_credit_record_decision_no", "decision_no", "subject_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

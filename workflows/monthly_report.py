@@ -11,11 +11,8 @@ import io
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from openpyxl import Workbook
 from openpyxl.drawing.image import Image
 from openpyxl.styles import Alignment, Font
@@ -23,6 +20,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from workflows.clock import to_local
+
+if TYPE_CHECKING:  # matplotlib loads when a chart is drawn: the bot and the CLI start a second faster
+    from matplotlib.figure import Figure
 from workflows.monthly_lists import (
     BROKEN,
     CHART_SERIES,
@@ -78,6 +78,8 @@ CHART_PIXELS = (760, 380)  # as shown on the 汇总 sheet
 @functools.cache
 def find_cjk_font() -> str | None:
     """The family name of an installed font that has Chinese glyphs, or None."""
+    from matplotlib import font_manager
+
     available = {f.name for f in font_manager.fontManager.ttflist}
     return next((family for family in CJK_FONT_FAMILIES if family in available), None)
 
@@ -107,6 +109,10 @@ def chart_title(lists: MonthlyLists, *, chinese: bool = True) -> str:
 def chart_figure(lists: MonthlyLists, font_family: str | None) -> Figure:
     """Grouped bars, one group per month from January to lists.month, one bar per CHART_SERIES.
     font_family None: English labels (no CJK font to draw Chinese with)."""
+    from matplotlib import font_manager
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     chinese = font_family is not None
     fontprops = font_manager.FontProperties(family=font_family) if chinese else None
     months = list(range(1, lists.month + 1))
@@ -132,6 +138,8 @@ def chart_figure(lists: MonthlyLists, font_family: str | None) -> Figure:
 
 
 def chart_png(lists: MonthlyLists) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig = chart_figure(lists, chart_font())
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()

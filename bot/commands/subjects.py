@@ -120,7 +120,7 @@ def edit(
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
-        raise typer.BadParameter("give at least one field to change, e.g. --department 执法支队")
+        raise fail(UserError("请给出要修改的项目，例如 --department 执法支队（可用 --help 查看全部）。"))
 
     async def work(built: App) -> str:
         today = local_today(SystemClock())

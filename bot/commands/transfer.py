@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -22,8 +23,6 @@ from workflows.errors import UserError
 from workflows.exports import export_penalties
 from workflows.imports import KINDS, ImportResult, kind_named
 from workflows.imports.runner import file_sha256
-from workflows.monthly_lists import monthly_lists, parse_month
-from workflows.monthly_report import summary_text, workbook_bytes
 from workflows.transfers import import_file, record_transfer
 
 import_app = typer.Typer(
@@ -66,6 +65,17 @@ class Progress:
             self._bar.stop()
 
 
+def pad(text: str, width: int) -> str:
+    """Left-aligned in terminal columns: a Chinese character takes two."""
+    out, used = "", 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > width:
+            break
+        out, used = out + ch, used + w
+    return out + " " * (width - used)
+
+
 def errors_path(source: Path) -> Path:
     """FILE.errors.xlsx next to FILE.xlsx (FILE.errors.csv for a CSV)."""
     suffix = ".csv" if source.suffix.lower() in (".csv", ".txt") else ".xlsx"
@@ -76,9 +86,10 @@ def print_result(result: ImportResult) -> None:
     for warning in result.warnings:
         typer.echo(f"提示：{warning}", err=True)
     if result.problems:
-        typer.echo(f"{'行':>6}  {'列':<16} {'值':<20} 原因", err=True)
+        typer.echo(f"{pad('行', 6)}  {pad('列', 24)}  {pad('值', 22)}  原因", err=True)
         for p in result.problems[:ERRORS_PRINTED]:
-            typer.echo(f"{p.row or '—':>6}  {p.column[:16]:<16} {p.value[:20]:<20} {p.reason}", err=True)
+            row = pad(str(p.row or "—"), 6)
+            typer.echo(f"{row}  {pad(p.column, 24)}  {pad(p.value, 22)}  {p.reason}", err=True)
         if len(result.problems) > ERRORS_PRINTED:
             typer.echo(f"… 另有 {len(result.problems) - ERRORS_PRINTED} 处问题，见错误文件。", err=True)
     typer.echo(result.summary())
@@ -96,6 +107,9 @@ def _import_command(kind: str) -> Callable[..., None]:
             bool, typer.Option("--notify", help="Serve 三书同达 for recent decisions (penalties).")
         ] = False,
     ) -> None:
+        if not file.is_file():
+            raise fail(UserError(f"找不到文件 {file}。"))
+
         async def work(built: App) -> ImportResult:
             clock = SystemClock()
             progress = Progress(f"导入 {file.name}")
@@ -162,6 +176,11 @@ def template(
 export_app = typer.Typer(help="Export: penalties (双公示 layout) or the monthly lists.", no_args_is_help=True)
 
 
+def writable(output: Path) -> None:
+    if not output.parent.is_dir():
+        raise UserError(f"输出文件夹 {output.parent} 不存在，请先创建或换一个位置。")
+
+
 def _day(raw: str, what: str) -> date:
     try:
         return parse_date(raw)
@@ -182,6 +201,7 @@ def export_penalties_cmd(
     async def work(built: App) -> str:
         clock = SystemClock()
         start, end = _day(from_, "--from"), _day(to, "--to")
+        writable(output)
         async with built.sessions() as session, session.begin():
             rows = await export_penalties(
                 session, output, start=start, end=end, status=status, encoding=encoding
@@ -211,10 +231,15 @@ def export_lists_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="FILE.xlsx")],
 ) -> None:
     """The monthly 对象清单 and 成效清单 (Zaozhuang #9), with a summary sheet and a chart."""
+    from workflows.monthly_lists import monthly_lists, parse_month
+    from workflows.monthly_report import summary_text, workbook_bytes
 
     async def work(built: App) -> str:
         clock = SystemClock()
         year, number = parse_month(month)
+        if output.suffix.lower() != ".xlsx":
+            raise UserError("月度清单是 Excel 工作簿：输出文件名应以 .xlsx 结尾。")
+        writable(output)
         async with built.sessions() as session, session.begin():
             lists = await monthly_lists(session, year, number, as_of=local_today(clock))
             content = workbook_bytes(lists, made_at=clock.now())

@@ -127,6 +127,9 @@ def upgrade() -> None:
             )
         )
 
+    with op.batch_alter_table("credit_record", schema=None) as batch_op:
+        batch_op.create_index("ix_credit_record_decision_no", ["decision_no", "subject_id"], unique=False)
+
     with op.batch_alter_table("driver_violation", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -170,6 +173,7 @@ def downgrade() -> None:
         batch_op.drop_column("origin")
 
     with op.batch_alter_table("credit_record", schema=None) as batch_op:
+        batch_op.drop_index("ix_credit_record_decision_no")
         batch_op.drop_column("origin")
         batch_op.drop_column("notices_required")
         batch_op.drop_column("fulfilment_method")
