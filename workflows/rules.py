@@ -253,6 +253,7 @@ FULFILMENT_CONFIRM_WORKDAYS = 5  # staff confirm an enterprise's declaration wit
 # published, and 三书同达 with --notify; older rows are history (served on paper, published long ago).
 IMPORT_RECENT_WORKDAYS = PUBLICATION_WORKDAYS  # product rule: the 双公示 window (§2 P1 [V])
 IMPORT_BATCH_ROWS = 1000  # rows written per statement batch (bench/import.py)
+IMPORT_WORKER_MIN_BYTES = 2 * 1024 * 1024  # a file this big is read and checked in a second process
 IMPORT_CHAT_MAX_BYTES = 20 * 1024 * 1024  # Telegram bots may download files up to 20 MB
 IMPORT_CHAT_ERRORS_SHOWN = 10  # errors listed in the chat message; all of them are in the errors file
 MONTHLY_LISTS_ON_FIRST_WORKDAY = (

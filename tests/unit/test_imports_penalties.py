@@ -446,3 +446,40 @@ def test_our_uscc_and_id_checks_agree_with_python_stdnum() -> None:
         person = f"3704021985{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
         assert std_id.is_valid(person + id_check_digit(person))
         assert id_check_digit(person) in ID_CHECK_CHARACTERS
+
+
+# -- a big file is checked in a second process: the same answers -----------------------------------------
+
+
+async def test_the_worker_process_gives_the_same_problems_and_counts(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [row(**{"行政处罚决定书文号": f"W{i}"}) for i in range(2500)]
+    rows[1200] = row(**{"行政处罚决定书文号": "W1200", "罚款金额（万元）": "-1"})
+    rows[2400] = row(**{"行政处罚决定书文号": "W5"})  # the key of row 7 again
+    path = tmp_path / "big.csv"
+    path.write_bytes(csv_bytes(rows, "gbk"))
+    here = await run(app, path, path.name)
+    monkeypatch.setattr(rules, "IMPORT_WORKER_MIN_BYTES", 0)
+    there = await run(app, path, path.name)
+    assert [(p.row, p.column, p.reason) for p in there.problems] == [
+        (p.row, p.column, p.reason) for p in here.problems
+    ]
+    assert {p.row for p in there.problems} == {1202, 2402} and there.counts.rows == 2500
+    rows[1200], rows[2400] = row(**{"行政处罚决定书文号": "W1200"}), row(**{"行政处罚决定书文号": "W2400"})
+    path.write_bytes(csv_bytes(rows, "gbk"))
+    done = await run(app, path, path.name)
+    assert done.ok and done.counts.new == 2500 and done.counts.subjects_created == 1
+    assert (await run(app, path, path.name)).counts.unchanged == 2500
+
+
+async def test_a_file_that_goes_bad_half_way_is_refused_from_the_worker_too(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rules, "IMPORT_WORKER_MIN_BYTES", 0)
+    path = tmp_path / "mixed.csv"
+    good = csv_bytes([row(**{"行政处罚决定书文号": f"M{i}"}) for i in range(3000)], "utf-8")
+    path.write_bytes(good + "枣庄,坏行".encode("gbk") + b"\r\n")
+    result = await run(app, path, path.name)
+    assert not result.ok and any(p.row == 0 and "编码" in p.reason for p in result.problems)
+    assert await count(app, CreditRecord) == 0

@@ -22,11 +22,14 @@ import warnings
 import zipfile
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import IO, Any, BinaryIO, Protocol
 from xml.etree.ElementTree import ParseError
+from xml.parsers import expat
 
 import charset_normalizer
-from openpyxl import load_workbook
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.exceptions import InvalidFileException
 
 from workflows.dataio.values import cell_text
@@ -148,8 +151,24 @@ def _read_head(source: pathlib.Path | bytes, size: int) -> bytes:
         return stream.read(size)
 
 
+class _SheetIndex(ExcelReader):
+    """openpyxl's reader for everything but the worksheets, which it only lists: opening a read-only
+    worksheet makes openpyxl scan it for its size, and a sheet written without a <dimension> is then read
+    in full just to be opened (bench/import.py: half the time of a 100,000-row import)."""
+
+    sheets: list[tuple[str, str]]  # (state, path in the zip), in workbook order
+
+    def read_worksheets(self) -> None:
+        self.sheets = [
+            (sheet.state or "visible", rel.target)
+            for sheet, rel in self.parser.find_sheets()
+            if rel.target in self.valid_files and "chartsheet" not in rel.Type
+        ]
+
+
 class _XlsxRecords:
-    """The first visible worksheet through openpyxl's read-only (streaming) mode."""
+    """The first visible worksheet, streamed: openpyxl reads the workbook's parts (sheets, shared
+    strings, styles), the cells are read by _fast_rows."""
 
     def __init__(self, source: pathlib.Path | bytes) -> None:
         head = _read_head(source, len(_OLE_MAGIC))
@@ -165,33 +184,124 @@ class _XlsxRecords:
             with warnings.catch_warnings():
                 # WPS and other writers trigger "extension not supported" warnings that say nothing to us.
                 warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
-                self._workbook = load_workbook(self._stream, read_only=True, data_only=True)
+                self._reader = _SheetIndex(self._stream, read_only=True, data_only=True)
+                self._reader.read()
         except _NOT_A_WORKBOOK as exc:
             self._stream.close()
             raise _not_excel() from exc
-        sheets = self._workbook.worksheets
+        sheets = self._reader.sheets
         if not sheets:
             self.close()
             raise UnsupportedFile("文件中没有工作表。", "The workbook has no worksheet.")
-        self._sheet = next((s for s in sheets if s.sheet_state == "visible"), sheets[0])
-        # Some writers record a wrong dimension (e.g. "A1"); with it openpyxl would stop early.
-        self._sheet.reset_dimensions()
+        self._sheet_path = next((path for state, path in sheets if state == "visible"), sheets[0][1])
 
     def records(self) -> Generator[tuple[int, list[Any]], None, None]:
         row_no = 0
         try:
-            # min_row=1: openpyxl fills gaps with empty rows from there, so the count is the row number.
-            for row_no, values in enumerate(self._sheet.iter_rows(min_row=1, values_only=True), start=1):
-                yield row_no, list(values)
-        except _NOT_A_WORKBOOK as exc:
+            for row_no, values in _fast_rows(self._reader, self._sheet_path):
+                yield row_no, values
+        except (*_NOT_A_WORKBOOK, expat.ExpatError) as exc:
             raise UnsupportedFile(
                 f"文件在第{row_no + 1}行附近已损坏，无法读取，请在 Excel 中另存为 .xlsx 后重新上传。",
                 f"The file is damaged near row {row_no + 1}: save it again as .xlsx in Excel and re-upload.",
             ) from exc
 
     def close(self) -> None:
-        self._workbook.close()
+        self._reader.archive.close()
         self._stream.close()
+
+
+# -- the worksheet's cells, streamed ----------------------------------------------------------------
+# openpyxl opens the workbook (sheets, shared strings, which styles are dates); the cells themselves are
+# read here with expat, the C parser behind the standard library's XML modules, through three small
+# callbacks. openpyxl's own cell loop builds objects per cell and took 105 s for 100,000 rows x 25
+# columns on this machine; this one about a seventh of that (bench/import.py). Should openpyxl's
+# internals we lean on move, the tests of workflows/dataio fail loudly (openpyxl is pinned to 3.1).
+
+_CHUNK = 1 << 16
+
+
+def _column_number(ref: str) -> int:
+    """0-based column of a cell reference ("AB12" → 27)."""
+    n = 0
+    for ch in ref:
+        code = ord(ch)
+        if 65 <= code <= 90:
+            n = n * 26 + code - 64
+        else:
+            break
+    return n - 1
+
+
+def _fast_rows(reader: ExcelReader, path: str) -> Iterator[tuple[int, list[Any]]]:
+    """(row number, cell values) of one worksheet; values as openpyxl gives them (dates by cell style)."""
+    shared, dates, epoch = reader.shared_strings, reader.wb._date_formats, reader.wb.epoch
+    done: list[tuple[int, list[Any]]] = []  # rows completed by the last chunk fed to the parser
+    values: list[Any] = []
+    text: list[str] = []
+    cell: dict[str, Any] = {}
+    state = {"row": 0, "collect": False}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if ":" in name:  # some writers prefix the main namespace (<x:c>)
+            name = name.rpartition(":")[2]
+        if name == "c":
+            cell.clear()
+            cell.update(attrs)
+            text.clear()
+        elif name == "v" or name == "t":
+            state["collect"] = True
+        elif name == "row":
+            number = attrs.get("r")
+            state["row"] = int(number) if number is not None else state["row"] + 1
+
+    def end(name: str) -> None:
+        nonlocal values
+        if ":" in name:
+            name = name.rpartition(":")[2]
+        if name == "v" or name == "t":
+            state["collect"] = False
+        elif name == "c":
+            ref = cell.get("r")
+            if ref is not None:
+                column = _column_number(ref)
+                if column > len(values):
+                    values.extend([None] * (column - len(values)))
+            values.append(_cell_value(cell.get("t"), cell.get("s"), "".join(text) if text else None))
+        elif name == "row":
+            done.append((state["row"], values))
+            values = []
+
+    def chars(data: str) -> None:
+        if state["collect"]:
+            text.append(data)
+
+    def _cell_value(kind: str | None, style: str | None, raw: str | None) -> Any:
+        if raw is None:
+            return None
+        if kind is None or kind == "n":
+            number = float(raw) if "." in raw or "E" in raw or "e" in raw else int(raw)
+            return from_excel(number, epoch) if style is not None and int(style) in dates else number
+        if kind == "s":
+            return shared[int(raw)]
+        if kind == "b":
+            return raw == "1"
+        if kind == "d":
+            return datetime.fromisoformat(raw)
+        return raw  # inlineStr, str (a formula's text), e (an error such as #N/A)
+
+    parser = expat.ParserCreate(namespace_separator=None)
+    parser.buffer_text = True
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    with reader.archive.open(path) as stream:
+        while chunk := stream.read(_CHUNK):
+            parser.Parse(chunk, False)
+            yield from done
+            done.clear()
+        parser.Parse(b"", True)
+        yield from done
 
 
 def _not_excel() -> UnsupportedFile:

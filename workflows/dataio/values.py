@@ -21,7 +21,8 @@ EXCEL_DIGITS = 15
 # Excel 1900-system serials for 1954-10-03 … 2119-01-10: a plausible date, not an amount or a code.
 SERIAL_MIN, SERIAL_MAX = 20000, 80000
 
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters pasted from web pages
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters pasted from web pages
+_INVISIBLE = INVISIBLE
 _EDGES = re.compile(rf"^[\s{_INVISIBLE}]+|[\s{_INVISIBLE}]+$")  # \s covers U+3000 and U+00A0
 _INNER_SPACE = re.compile(rf"[\s{_INVISIBLE}]+")
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -39,11 +40,17 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 1,234,567.89
 
 
+def _edge(ch: str) -> bool:
+    return ch.isspace() or ch in _INVISIBLE
+
+
 def cell_text(value: Any) -> str:
     """A cell as the text staff see in Excel: codes that Excel turned into numbers come back without ".0"."""
     if value is None:
         return ""
     if isinstance(value, str):
+        if value and not (_edge(value[0]) or _edge(value[-1])):
+            return value  # nothing to trim: the usual case, a hundred thousand rows of it
         return _EDGES.sub("", value)
     if isinstance(value, bool):  # before int: bool is an int
         return "是" if value else "否"

@@ -15,6 +15,8 @@ import io
 import math
 import pathlib
 import re
+import shutil
+import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -319,13 +321,34 @@ def _fill_sheets(skeleton: io.BytesIO, parts: Mapping[str, Sheet], styles: _Cell
                 package.writestr(info, content)
                 continue
             head, tail = _split_sheet_data(content)
-            with package.open(info.filename, "w") as stream:
-                stream.write(head)
-                for chunk in _SheetRows(styles).chunks(sheet.rows):
-                    stream.write(chunk.xml)
-                    written += chunk.count
-                stream.write(tail)
+            rows = _SheetRows(styles)
+            # The rows go to a scratch file first, so the sheet can open with its real <dimension>: without
+            # one, openpyxl reads a whole sheet just to size it when the file is opened again.
+            with tempfile.TemporaryFile() as scratch:
+                count = 0
+                for chunk in rows.chunks(sheet.rows):
+                    scratch.write(chunk.xml)
+                    count += chunk.count
+                written += count
+                scratch.seek(0)
+                columns = max(len(sheet.headers), len(rows.letters), 1)
+                with package.open(info.filename, "w") as stream:
+                    stream.write(_with_dimension(head, f"A1:{get_column_letter(columns)}{count + 1}"))
+                    shutil.copyfileobj(scratch, stream, 1 << 20)
+                    stream.write(tail)
     return written
+
+
+def _with_dimension(head: bytes, ref: str) -> bytes:
+    """<dimension> belongs right after <sheetPr> (or first in <worksheet>), per the schema's order."""
+    element = f'<dimension ref="{ref}"/>'.encode()
+    if b"<dimension" in head:
+        return head
+    before, sheet_pr, after = head.partition(b"</sheetPr>")
+    if sheet_pr:
+        return before + sheet_pr + element + after
+    opening = head.index(b">", head.index(b"<worksheet")) + 1
+    return head[:opening] + element + head[opening:]
 
 
 def _split_sheet_data(content: bytes) -> tuple[bytes, bytes]:

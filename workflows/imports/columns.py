@@ -33,6 +33,11 @@ class Column:
     note: str = ""
     when: str = ""  # 条件必填: when it is required (checked by the kind's row check)
 
+    @property
+    def cacheable(self) -> bool:
+        """Free text is read once per row anyway; codes, dates and categories repeat down a file."""
+        return not getattr(self.read, "free_text", False)
+
     def template(self) -> TemplateColumn:
         need = "必填" if self.required else (f"条件必填：{self.when}" if self.when else "选填")
         return TemplateColumn(self.header, need, self.fmt, self.allowed, self.example, self.note)
@@ -84,6 +89,7 @@ def text(max_len: int) -> Reader:
             raise ValueError(f"超过 {max_len} 字（{len(out)} 字）")
         return out
 
+    read.free_text = True  # type: ignore[attr-defined]
     return read
 
 

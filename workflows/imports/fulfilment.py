@@ -10,7 +10,7 @@ from workflows import fulfilment, rules
 from workflows.errors import UserError
 from workflows.imports import columns as c
 from workflows.imports.columns import Column
-from workflows.imports.runner import Job, Row
+from workflows.imports.runner import Checker, Job, Row
 
 METHOD_ALIASES = {
     "缴纳罚款": "罚款已缴纳",
@@ -68,7 +68,7 @@ class FulfilmentImport:
     def key_text(self, row: Row) -> str:
         return f"决定书文号 {row.values['decision_no']}"
 
-    def check(self, row: Row, job: Job) -> None:
+    def check(self, row: Row, job: Checker) -> None:
         return None
 
     async def apply(self, job: Job, batch: list[Row]) -> None:
@@ -76,10 +76,12 @@ class FulfilmentImport:
         stmt = (
             select(CreditRecord, Subject)
             .join(Subject, col(Subject.id) == col(CreditRecord.subject_id))
-            .where(CreditRecord.kind == RecordKind.PENALTY, col(CreditRecord.decision_no).in_(numbers))
+            .where(CreditRecord.kind == RecordKind.PENALTY, job.among(col(CreditRecord.decision_no), numbers))
         )
         by_no: dict[str, list[tuple[CreditRecord, Subject]]] = {}
-        for record, subject in (await job.session.exec(stmt)).all():
+        async with job.by_index():
+            found = (await job.session.exec(stmt)).all()
+        for record, subject in found:
             by_no.setdefault(record.decision_no, []).append((record, subject))
         for row in batch:
             record = self._record(job, row, by_no.get(row.values["decision_no"], []))

@@ -12,9 +12,9 @@ from sqlmodel import col
 
 from models import AssessmentCycle, CreditRecord, RecordKind, RecordStatus, Severity, Subject, SubjectKind
 from workflows.imports import columns as c
-from workflows.imports.bulk import audit_row, insert_rows
+from workflows.imports.bulk import insert_rows
 from workflows.imports.columns import Column
-from workflows.imports.runner import Job, Row
+from workflows.imports.runner import Checker, Job, Row
 from workflows.validation import mask_id_number
 
 # §12 D5 and §13: both schemes use the same four grades [S]. A grade is the authority's result: it is
@@ -107,7 +107,7 @@ class GradeImport:
             return f"{v['uscc']} {v['year']} 年度"
         return f"证号 {mask_id_number(v['cert'])}，周期自 {v['start']}"
 
-    def check(self, row: Row, job: Job) -> None:
+    def check(self, row: Row, job: Checker) -> None:
         v = row.values
         if bool(v["uscc"]) == bool(v["cert"]):
             job.problem(row, "uscc", "每行填写统一社会信用代码（企业）或从业资格证号（驾驶员）中的一项")
@@ -124,14 +124,12 @@ class GradeImport:
         subjects: dict[str, int] = {}
         stmt = select(Subject.id, Subject.uscc, Subject.cert_no, Subject.id_number, Subject.kind).where(
             or_(
-                col(Subject.uscc).in_(codes),
-                col(Subject.cert_no).in_(codes),
-                col(Subject.id_number).in_(codes),
+                job.among(col(Subject.uscc), codes),
+                job.among(col(Subject.cert_no), codes),
+                job.among(col(Subject.id_number), codes),
             )
         )
-        for sid, uscc, cert_no, id_number, kind in (
-            await (await job.session.connection()).execute(stmt)
-        ).all():
+        for sid, uscc, cert_no, id_number, kind in await job.lookup(stmt):
             for code in (uscc,) if kind == SubjectKind.ENTERPRISE else (cert_no, id_number):
                 if code in codes:
                     subjects.setdefault(code, sid)
@@ -142,11 +140,9 @@ class GradeImport:
         table = CreditRecord.__table__  # type: ignore[attr-defined]
         ids = set(subjects.values())
         existing: dict[tuple[int, int], Any] = {}
-        for r in (
-            await (await job.session.connection()).execute(
-                select(table).where(table.c.kind == RecordKind.EVALUATION, table.c.subject_id.in_(ids))
-            )
-        ).all():
+        for r in await job.lookup(
+            select(table).where(table.c.kind == RecordKind.EVALUATION, job.among(table.c.subject_id, ids))
+        ):
             m = r._mapping
             y = m["assessment_year"] or _year_of(m["decision_no"])
             if y is not None:
@@ -186,28 +182,13 @@ class GradeImport:
             await job.update(CreditRecord, current, values, action="evaluation.import_update", subject_id=sid)
         new_ids = await insert_rows(job.session, CreditRecord, new)
         job.counts.new += len(new_ids)
-        job.audits += [
-            audit_row(
-                actor=job.actor,
-                action="evaluation.import_create",
-                entity="credit_record",
-                entity_id=i,
-                subject_id=n["subject_id"],
-                after={"year": n["assessment_year"], "grade": n["grade"]},
-            )
-            for i, n in zip(new_ids, new, strict=True)
-        ]
 
     async def _cycles(self, job: Job, batch: list[Row], subjects: dict[str, int]) -> None:
         table = AssessmentCycle.__table__  # type: ignore[attr-defined]
         ids = set(subjects.values())
         existing = {
             (r.subject_id, r.start): r._mapping
-            for r in (
-                await (await job.session.connection()).execute(
-                    select(table).where(table.c.subject_id.in_(ids))
-                )
-            ).all()
+            for r in await job.lookup(select(table).where(job.among(table.c.subject_id, ids)))
         }
         new = []
         for row in batch:
@@ -226,17 +207,6 @@ class GradeImport:
             await job.update(AssessmentCycle, current, values, action="cycle.import_update", subject_id=sid)
         new_ids = await insert_rows(job.session, AssessmentCycle, new)
         job.counts.new += len(new_ids)
-        job.audits += [
-            audit_row(
-                actor=job.actor,
-                action="cycle.import_create",
-                entity="assessment_cycle",
-                entity_id=i,
-                subject_id=n["subject_id"],
-                after={"start": n["start"].isoformat(), "grade": n["grade"]},
-            )
-            for i, n in zip(new_ids, new, strict=True)
-        ]
 
 
 def _year_of(decision_no: str) -> int | None:

@@ -20,9 +20,9 @@ from workflows import rules
 from workflows.clock import SHANGHAI
 from workflows.errors import UserError
 from workflows.imports import columns as c
-from workflows.imports.bulk import audit_row, insert_rows
+from workflows.imports.bulk import insert_rows
 from workflows.imports.columns import Column
-from workflows.imports.runner import Job, Row
+from workflows.imports.runner import Checker, Job, Row
 from workflows.penalties import serve_notices
 from workflows.records import publicity_window
 from workflows.subjects import region_of
@@ -196,11 +196,16 @@ RECORD_FIELDS = (
     "data_source_code",
     "remarks",
 )
+COMPARED = [
+    getattr(CreditRecord.__table__.c, name)  # type: ignore[attr-defined]
+    for name in (*RECORD_FIELDS, "severity", "publicity_end", "published_at")
+]
 TEXT_FIELDS = {"facts", "basis", "content", "violation_type", "licence_affected", "data_source", "remarks"}
 
 
 def subject_code(row: Row) -> str:
-    return row.values["uscc"] if row.values["category"] != "自然人" else row.values["id_number"]
+    """The 行政相对人代码 the row's subject is known by (set by check(): the category decides it)."""
+    return row.values["code"]
 
 
 class PenaltyImport:
@@ -215,7 +220,7 @@ class PenaltyImport:
     def key_text(self, row: Row) -> str:
         return f"决定书文号 {row.values['decision_no']}，相对人代码 {subject_code(row)}"
 
-    def check(self, row: Row, job: Job) -> None:
+    def check(self, row: Row, job: Checker) -> None:
         v = row.values
         if v["category"] is None:
             v["category"] = (
@@ -269,6 +274,7 @@ class PenaltyImport:
                 f"应公示至 {window.min_end} 至 {window.max_end} 之间（自处罚决定日期起算）",
             )
         v["publicity_end"] = given or window.max_end
+        v["code"] = v["uscc"] if v["category"] != "自然人" else v["id_number"]
 
     async def apply(self, job: Job, batch: list[Row]) -> None:
         subjects = await _subjects(job, batch)
@@ -313,14 +319,20 @@ def _record_values(row: Row) -> dict[str, Any]:
 async def _subjects(job: Job, batch: list[Row]) -> dict[str, int]:
     """code → subject id, creating the subjects the registry does not have yet."""
     codes = {subject_code(r) for r in batch}
-    stmt = select(Subject.id, Subject.uscc, Subject.id_number, Subject.cert_no).where(
-        or_(col(Subject.uscc).in_(codes), col(Subject.id_number).in_(codes), col(Subject.cert_no).in_(codes))
-    )
+    firms = {subject_code(r) for r in batch if r.values["category"] != "自然人"}
     found: dict[str, int] = {}
-    for sid, uscc, id_number, cert_no in (await (await job.session.connection()).execute(stmt)).all():
-        for code in (uscc, id_number, cert_no):
-            if code in codes:
-                found.setdefault(code, sid)
+    # Each code is looked up where it can be (a USCC, or a person's ID number): one index each.
+    if firms:
+        stmt = select(Subject.id, Subject.uscc).where(job.among(col(Subject.uscc), firms))
+        found.update((uscc, sid) for sid, uscc in await job.lookup(stmt))
+    if people := codes - firms:
+        stmt = select(Subject.id, Subject.id_number, Subject.cert_no).where(
+            or_(job.among(col(Subject.id_number), people), job.among(col(Subject.cert_no), people))
+        )
+        for sid, id_number, cert_no in await job.lookup(stmt):
+            for code in (id_number, cert_no):
+                if code in people:
+                    found.setdefault(code, sid)
     missing: dict[str, Row] = {}
     for row in batch:
         if subject_code(row) not in found:
@@ -330,19 +342,6 @@ async def _subjects(job: Job, batch: list[Row]) -> dict[str, int]:
         ids = await insert_rows(job.session, Subject, rows)
         found.update(zip(missing, ids, strict=True))
         job.counts.subjects_created += len(ids)
-        job.audits.extend(
-            [
-                audit_row(
-                    actor=job.actor,
-                    action="subject.import_create",
-                    entity="subject",
-                    entity_id=sid,
-                    subject_id=sid,
-                    after={"name": r["name"], "created_by": job.origin},
-                )
-                for sid, r in zip(ids, rows, strict=True)
-            ],
-        )
     return found
 
 
@@ -371,12 +370,15 @@ def _new_subject(row: Row, job: Job) -> dict[str, Any]:
 async def _existing(job: Job, batch: list[Row], subjects: dict[str, int]) -> dict[tuple[str, int], Any]:
     numbers = {r.values["decision_no"] for r in batch}
     table = CreditRecord.__table__  # type: ignore[attr-defined]
-    stmt = select(table).where(table.c.kind == RecordKind.PENALTY, table.c.decision_no.in_(numbers))
+    # By 文号 alone, the kind checked here: with the kind in the query SQLite's planner picked the kind index
+    # and read every penalty for each batch (bench/import.py).
+    wanted = [table.c.id, table.c.decision_no, table.c.subject_id, table.c.kind, *COMPARED]
+    stmt = select(*wanted).where(job.among(table.c.decision_no, numbers))
     ids = set(subjects.values())
     return {
         (r.decision_no, r.subject_id): r._mapping
-        for r in (await (await job.session.connection()).execute(stmt)).all()
-        if r.subject_id in ids
+        for r in await job.lookup(stmt)
+        if r.subject_id in ids and r.kind == RecordKind.PENALTY
     }
 
 
@@ -400,20 +402,6 @@ async def _insert_new(job: Job, new_rows: list[dict[str, Any]]) -> None:
     job.counts.new += len(ids)
     deadlines = []
     for rid, values in zip(ids, records, strict=True):
-        job.audits.append(
-            audit_row(
-                actor=job.actor,
-                action="record.import_create",
-                entity="credit_record",
-                entity_id=rid,
-                subject_id=values["subject_id"],
-                after={
-                    "decision_no": values["decision_no"],
-                    "severity": values["severity"],
-                    "origin": job.origin,
-                },
-            )
-        )
         if job.recent(values["decision_date"]) and values.get("published_at") is None:
             deadlines.append(
                 {

@@ -12,9 +12,9 @@ from models import Subject, SubjectKind
 from workflows import subjects as registry
 from workflows.errors import UserError
 from workflows.imports import columns as c
-from workflows.imports.bulk import audit_row, insert_rows
+from workflows.imports.bulk import insert_rows
 from workflows.imports.columns import Column
-from workflows.imports.runner import Job, Row
+from workflows.imports.runner import Checker, Job, Row
 from workflows.validation import mask_id_number
 
 KIND_NAMES = {"企业": SubjectKind.ENTERPRISE, "驾驶员": SubjectKind.DRIVER}
@@ -109,7 +109,7 @@ class SubjectImport:
             else (f"身份证号码 {mask_id_number(v['id_number'])}")
         )
 
-    def check(self, row: Row, job: Job) -> None:
+    def check(self, row: Row, job: Checker) -> None:
         v = row.values
         kind = (
             KIND_NAMES[v["kind"]]
@@ -139,12 +139,12 @@ class SubjectImport:
         table = Subject.__table__  # type: ignore[attr-defined]
         stmt = select(table).where(
             or_(
-                col(Subject.uscc).in_(codes),
-                col(Subject.id_number).in_(codes),
-                col(Subject.cert_no).in_(certs),
+                job.among(col(Subject.uscc), codes),
+                job.among(col(Subject.id_number), codes),
+                job.among(col(Subject.cert_no), certs),
             )
         )
-        rows = [r._mapping for r in (await (await job.session.connection()).execute(stmt)).all()]
+        rows = [r._mapping for r in await job.lookup(stmt)]
         by_code = {r["uscc"] or r["id_number"]: r for r in rows if r["uscc"] or r["id_number"]}
         by_cert = {r["cert_no"]: r for r in rows if r["cert_no"]}
         new: list[dict[str, Any]] = []
@@ -183,17 +183,6 @@ class SubjectImport:
             )
         ids = await insert_rows(job.session, Subject, new)
         job.counts.new += len(ids)
-        job.audits += [
-            audit_row(
-                actor=job.actor,
-                action="subject.import_create",
-                entity="subject",
-                entity_id=sid,
-                subject_id=sid,
-                after={"name": s["name"], "created_by": job.origin},
-            )
-            for sid, s in zip(ids, new, strict=True)
-        ]
 
 
 def _shown(key: str, value: Any) -> Any:

@@ -12,9 +12,9 @@ from sqlmodel import col
 from models import DriverViolation, Subject, SubjectKind
 from workflows import rules
 from workflows.imports import columns as c
-from workflows.imports.bulk import audit_row, insert_rows
+from workflows.imports.bulk import insert_rows
 from workflows.imports.columns import Column
-from workflows.imports.runner import Job, Row
+from workflows.imports.runner import Checker, Job, Row
 from workflows.validation import mask_id_number, mask_name
 
 
@@ -77,18 +77,16 @@ class ViolationImport:
         v = row.values
         return f"证号 {mask_id_number(v['cert'])}，{v['occurred_on']}，{v['item']}"
 
-    def check(self, row: Row, job: Job) -> None:
+    def check(self, row: Row, job: Checker) -> None:
         return None
 
     async def apply(self, job: Job, batch: list[Row]) -> None:
         certs = {r.values["cert"] for r in batch}
         drivers = {}
         stmt = select(Subject.id, Subject.cert_no, Subject.id_number, Subject.name, Subject.kind).where(
-            or_(col(Subject.cert_no).in_(certs), col(Subject.id_number).in_(certs))
+            or_(job.among(col(Subject.cert_no), certs), job.among(col(Subject.id_number), certs))
         )
-        for sid, cert_no, id_number, name, kind in (
-            await (await job.session.connection()).execute(stmt)
-        ).all():
+        for sid, cert_no, id_number, name, kind in await job.lookup(stmt):
             if kind == SubjectKind.DRIVER:
                 for code in (cert_no, id_number):
                     if code in certs:
@@ -97,11 +95,7 @@ class ViolationImport:
         table = DriverViolation.__table__  # type: ignore[attr-defined]
         existing = {
             (r.subject_id, r.occurred_on, r.item): r._mapping
-            for r in (
-                await (await job.session.connection()).execute(
-                    select(table).where(table.c.subject_id.in_(ids))
-                )
-            ).all()
+            for r in await job.lookup(select(table).where(job.among(table.c.subject_id, ids)))
         }
         new: list[dict[str, Any]] = []
         for row in batch:
@@ -132,14 +126,3 @@ class ViolationImport:
             )
         new_ids = await insert_rows(job.session, DriverViolation, new)
         job.counts.new += len(new_ids)
-        job.audits += [
-            audit_row(
-                actor=job.actor,
-                action="violation.import_create",
-                entity="driver_violation",
-                entity_id=vid,
-                subject_id=n["subject_id"],
-                after={"occurred_on": n["occurred_on"].isoformat(), "points": n["points"]},
-            )
-            for vid, n in zip(new_ids, new, strict=True)
-        ]
