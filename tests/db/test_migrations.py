@@ -59,7 +59,9 @@ async def test_upgrade_keeps_rows_written_under_the_first_schema(db_url: str) ->
     await asyncio.to_thread(migrate.upgrade, db_url)
     async with engine.connect() as conn:
         subject = (await conn.exec_driver_sql("SELECT category, created_by, codes FROM subject")).one()
-        record = (await conn.exec_driver_sql("SELECT notices_required, origin, remarks FROM credit_record")).one()
+        record = (
+            await conn.exec_driver_sql("SELECT notices_required, origin, remarks FROM credit_record")
+        ).one()
     await engine.dispose()
     assert subject[0] == "" and subject[1] == "" and subject[2] in ({}, "{}")
     assert bool(record[0]) is True and record[1] == "" and record[2] == ""

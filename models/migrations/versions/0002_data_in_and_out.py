@@ -106,18 +106,14 @@ def upgrade() -> None:
             sa.Column("data_source_code", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=True)
         )
         batch_op.add_column(
-            sa.Column(
-                "remarks", sqlmodel.sql.sqltypes.AutoString(), nullable=False, server_default=""
-            )
+            sa.Column("remarks", sqlmodel.sql.sqltypes.AutoString(), nullable=False, server_default="")
         )
         batch_op.add_column(sa.Column("assessment_year", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("score", sa.Float(), nullable=True))
         batch_op.add_column(
             sa.Column("fulfilment_method", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True)
         )
-        batch_op.add_column(
-            sa.Column("notices_required", sa.Boolean(), nullable=False, server_default="1")
-        )
+        batch_op.add_column(sa.Column("notices_required", sa.Boolean(), nullable=False, server_default="1"))
         batch_op.add_column(
             sa.Column(
                 "origin",
