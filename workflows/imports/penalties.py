@@ -271,7 +271,7 @@ class PenaltyImport:
                 row,
                 "publicity_end",
                 f"公示截止期与规则不符：按{window.regime.name}，{c.SEVERITY_LABELS[v['severity']]}失信信息"
-                f"应公示至 {window.min_end} 至 {window.max_end} 之间（自处罚决定日期起算）",
+                f"的公示截止期应在 {window.min_end} 至 {window.max_end} 之间（自处罚决定日期起算）",
             )
         v["publicity_end"] = given or window.max_end
         v["code"] = v["uscc"] if v["category"] != "自然人" else v["id_number"]
