@@ -24,7 +24,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, BinaryIO, Protocol
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import ParseError, fromstring
 from xml.parsers import expat
 
 import charset_normalizer
@@ -213,10 +213,9 @@ class _XlsxRecords:
 
 # -- the worksheet's cells, streamed ----------------------------------------------------------------
 # openpyxl opens the workbook (sheets, shared strings, which styles are dates); the cells themselves are
-# read here with expat, the C parser behind the standard library's XML modules, through three small
-# callbacks. openpyxl's own cell loop builds objects per cell and took 105 s for 100,000 rows x 25
-# columns on this machine; this one about a seventh of that (bench/import.py). Should openpyxl's
-# internals we lean on move, the tests of workflows/dataio fail loudly (openpyxl is pinned to 3.1).
+# read here. openpyxl's own cell loop builds objects per cell and took 105 s for 100,000 rows x 25
+# columns on this machine; the pattern below about a twelfth of that (bench/import.py). Should
+# openpyxl's internals we lean on move, the tests of workflows/dataio fail loudly (pinned to 3.1).
 
 _CHUNK = 1 << 16
 
@@ -235,7 +234,125 @@ def _column_number(ref: str) -> int:
 
 def _fast_rows(reader: ExcelReader, path: str) -> Iterator[tuple[int, list[Any]]]:
     """(row number, cell values) of one worksheet; values as openpyxl gives them (dates by cell style)."""
-    shared, dates, epoch = reader.shared_strings, reader.wb._date_formats, reader.wb.epoch
+    cells = _Cells(reader)
+    with reader.archive.open(path) as stream:
+        head = stream.read(_CHUNK)
+    # <x:row>, or text written as character references (&#21015;): expat decodes those in C.
+    if _PREFIXED.search(head) or head.count(b"&#") > _REFERENCES_IN_HEAD:
+        yield from _expat_rows(reader, path, cells)
+    else:
+        yield from _pattern_rows(reader, path, cells)
+
+
+class _Cells:
+    """A cell's value from its type, style and text, as openpyxl reads it."""
+
+    def __init__(self, reader: ExcelReader) -> None:
+        self.shared, self.dates, self.epoch = reader.shared_strings, reader.wb._date_formats, reader.wb.epoch
+
+    def value(self, kind: str | None, style: str | None, raw: str | None) -> Any:
+        if raw is None:
+            return None
+        if kind is None or kind == "n":
+            number = float(raw) if "." in raw or "E" in raw or "e" in raw else int(raw)
+            return (
+                from_excel(number, self.epoch) if style is not None and int(style) in self.dates else number
+            )
+        if kind == "s":
+            return self.shared[int(raw)]
+        if kind == "b":
+            return raw == "1"
+        if kind == "d":
+            return datetime.fromisoformat(raw)
+        return raw  # inlineStr, str (a formula's text), e (an error such as #N/A)
+
+
+# The cells as Excel, WPS, openpyxl and our own writer write them, matched whole in C: a third of the time
+# of one callback per element (bench/import.py). A row with anything else in it (a formula, rich text, an
+# attribute we do not know) is read by ElementTree instead; a sheet with prefixed names by expat.
+_PREFIXED = re.compile(rb"<\w+:(?:row|c)\b")
+_REFERENCES_IN_HEAD = 64
+_ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def _entity(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name[0] != "#":
+        return _NAMED[name]
+    return chr(int(name[2:], 16) if name[1] == "x" else int(name[1:]))
+
+
+_ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_CELL = re.compile(
+    rb'<c r="([A-Z]+)\d+"(?: s="(\d+)")?(?: t="(\w+)")?(?: s="(\d+)")?\s*'
+    rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)'
+)
+
+
+def _pattern_rows(reader: ExcelReader, path: str, cells: _Cells) -> Iterator[tuple[int, list[Any]]]:
+    counter = 0
+    pending = b""
+    with reader.archive.open(path) as stream:
+        while chunk := stream.read(_CHUNK * 16):
+            pending += chunk
+            used = 0
+            for match in _ROW.finditer(pending):
+                number = _ROW_NUMBER.search(match.group(1))
+                counter = int(number.group(1)) if number else counter + 1
+                body = match.group(2) or b""
+                values = _pattern_cells(body, cells)
+                yield counter, values if values is not None else _element_cells(match.group(0), cells)
+                used = match.end()
+            pending = pending[used:]
+
+
+def _pattern_cells(body: bytes, cells: _Cells) -> list[Any] | None:
+    """The cells of a row, or None when something in it is not a plain cell."""
+    values: list[Any] = []
+    at = 0
+    for match in _CELL.finditer(body):
+        if match.start() != at:
+            return None
+        at = match.end()
+        column, style, kind, style_after, number, text = match.groups()
+        raw = number if number is not None else text
+        if raw is not None:
+            raw = raw.decode()
+            if "&" in raw:
+                raw = _ENTITY.sub(_entity, raw)
+        position = _column_number(column.decode())
+        if position > len(values):
+            values.extend([None] * (position - len(values)))
+        values.append(
+            cells.value(
+                kind and kind.decode(), (style or style_after) and (style or style_after).decode(), raw
+            )
+        )
+    return values if at == len(body) else None
+
+
+def _element_cells(row_xml: bytes, cells: _Cells) -> list[Any]:
+    """One row through ElementTree: any cell form the pattern does not know."""
+    values: list[Any] = []
+    for cell in fromstring(row_xml):
+        if cell.tag != "c":
+            continue
+        v = cell.find("v")
+        raw = v.text if v is not None else ("".join(t.text or "" for t in cell.iter("t")) or None)
+        if cell.get("t") == "inlineStr" and raw is None:
+            raw = ""
+        ref = cell.get("r")
+        if ref is not None:
+            position = _column_number(ref)
+            if position > len(values):
+                values.extend([None] * (position - len(values)))
+        values.append(cells.value(cell.get("t"), cell.get("s"), raw))
+    return values
+
+
+def _expat_rows(reader: ExcelReader, path: str, cells: _Cells) -> Iterator[tuple[int, list[Any]]]:
     done: list[tuple[int, list[Any]]] = []  # rows completed by the last chunk fed to the parser
     values: list[Any] = []
     text: list[str] = []
@@ -243,8 +360,7 @@ def _fast_rows(reader: ExcelReader, path: str) -> Iterator[tuple[int, list[Any]]
     state = {"row": 0, "collect": False}
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        if ":" in name:  # some writers prefix the main namespace (<x:c>)
-            name = name.rpartition(":")[2]
+        name = name.rpartition(":")[2]  # some writers prefix the main namespace (<x:c>)
         if name == "c":
             cell.clear()
             cell.update(attrs)
@@ -257,8 +373,7 @@ def _fast_rows(reader: ExcelReader, path: str) -> Iterator[tuple[int, list[Any]]
 
     def end(name: str) -> None:
         nonlocal values
-        if ":" in name:
-            name = name.rpartition(":")[2]
+        name = name.rpartition(":")[2]
         if name == "v" or name == "t":
             state["collect"] = False
         elif name == "c":
@@ -267,7 +382,7 @@ def _fast_rows(reader: ExcelReader, path: str) -> Iterator[tuple[int, list[Any]]
                 column = _column_number(ref)
                 if column > len(values):
                     values.extend([None] * (column - len(values)))
-            values.append(_cell_value(cell.get("t"), cell.get("s"), "".join(text) if text else None))
+            values.append(cells.value(cell.get("t"), cell.get("s"), "".join(text) if text else None))
         elif name == "row":
             done.append((state["row"], values))
             values = []
@@ -275,20 +390,6 @@ def _fast_rows(reader: ExcelReader, path: str) -> Iterator[tuple[int, list[Any]]
     def chars(data: str) -> None:
         if state["collect"]:
             text.append(data)
-
-    def _cell_value(kind: str | None, style: str | None, raw: str | None) -> Any:
-        if raw is None:
-            return None
-        if kind is None or kind == "n":
-            number = float(raw) if "." in raw or "E" in raw or "e" in raw else int(raw)
-            return from_excel(number, epoch) if style is not None and int(style) in dates else number
-        if kind == "s":
-            return shared[int(raw)]
-        if kind == "b":
-            return raw == "1"
-        if kind == "d":
-            return datetime.fromisoformat(raw)
-        return raw  # inlineStr, str (a formula's text), e (an error such as #N/A)
 
     parser = expat.ParserCreate(namespace_separator=None)
     parser.buffer_text = True
