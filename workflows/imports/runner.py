@@ -294,29 +294,35 @@ class RowReader:
         width = len(cells)
         for key, i, read, required, cache in self.plan:
             raw = cells[i] if i < width else None
-            if type(raw) is str:  # most cells: C-level strip, the full trim only for pasted zero-width marks
+            text_cell = type(raw) is str
+            hit = None
+            if text_cell:  # most cells: C-level strip, the full trim only for pasted zero-width marks
                 shown = raw.strip()
                 if shown and (shown[0] in INVISIBLE or shown[-1] in INVISIBLE):
                     shown = cell_text(raw)
+                place: Any = shown
             else:
-                shown = cell_text(raw)
+                # Numbers and dates from a workbook repeat too (a fine, a decision date): kept by value.
+                place = (type(raw), raw)
+                hit = cache.get(place) if cache is not None and raw is not None else None
+                shown = hit[0] if hit is not None else cell_text(raw)
             texts[key] = shown
             if shown == "":
                 values[key] = None
                 if required:
                     errors.append((key, "必填项为空"))
                 continue
-            text_cell = isinstance(raw, str)
-            hit = cache.get(shown) if cache is not None and text_cell else None
+            if hit is None and cache is not None:
+                hit = cache.get(place)
             if hit is None:
                 try:
                     # Text cells go to the reader already trimmed (read once, not twice per cell).
-                    hit = (True, read(shown if text_cell else raw, self.today))
+                    hit = (shown, True, read(shown if text_cell else raw, self.today))
                 except (ValueError, UserError) as err:
-                    hit = (False, reason_of(err))
-                if cache is not None and text_cell:
-                    cache[shown] = hit
-            ok, value = hit
+                    hit = (shown, False, reason_of(err))
+                if cache is not None:
+                    cache[place] = hit
+            _, ok, value = hit
             if ok:
                 values[key] = value
             else:
