@@ -9,13 +9,14 @@ with --notify for recent rows only (history does not spam).
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlmodel import col
 
-from models import CreditRecord, Deadline, RecordKind, RecordStatus, Subject, SubjectKind
+from models import CreditRecord, Deadline, RecordKind, RecordStatus, Severity, Subject, SubjectKind
 from workflows import rules
 from workflows.clock import SHANGHAI
 from workflows.errors import UserError
@@ -24,7 +25,7 @@ from workflows.imports.bulk import insert_rows
 from workflows.imports.columns import Column
 from workflows.imports.runner import Checker, Job, Row
 from workflows.penalties import serve_notices
-from workflows.records import publicity_window
+from workflows.records import PublicityWindow, publicity_window
 from workflows.subjects import region_of
 from workflows.validation import validate_id_number
 
@@ -203,6 +204,19 @@ COMPARED = [
 TEXT_FIELDS = {"facts", "basis", "content", "violation_type", "licence_affected", "data_source", "remarks"}
 
 
+@functools.lru_cache(maxsize=4096)
+def _classified(penalty_type: str, fine_wan: float | None, procedure: str | None) -> Severity:
+    return rules.classify_penalty(penalty_type, fine_wan, procedure)
+
+
+@functools.lru_cache(maxsize=8192)
+def _window(severity: Severity, decided: date) -> PublicityWindow:
+    """Pure, and the same for every decision of a day and class (a file has a few thousand such)."""
+    window = publicity_window(RecordKind.PENALTY, severity, decided)
+    assert window is not None
+    return window
+
+
 def subject_code(row: Row) -> str:
     """The 行政相对人代码 the row's subject is known by (set by check(): the category decides it)."""
     return row.values["code"]
@@ -258,9 +272,8 @@ class PenaltyImport:
             if v[key] is not None and v[key] < decided:
                 job.problem(row, key, f"{what}早于处罚决定日期（{decided}）")
         if v["severity"] is None:
-            v["severity"] = rules.classify_penalty(v["penalty_type"], v["fine_wan"], v["procedure"])
-        window = publicity_window(RecordKind.PENALTY, v["severity"], decided)
-        assert window is not None
+            v["severity"] = _classified(v["penalty_type"], v["fine_wan"], v["procedure"])
+        window = _window(v["severity"], decided)
         given = v["publicity_end"]
         if (
             given is not None

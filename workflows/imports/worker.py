@@ -2,14 +2,15 @@
 sheet and checking its cells is pure CPU, and so is the driver's work on the writes (bench/import.py:
 on 2 cores an import takes about as long as the slower of the two halves, not their sum).
 
-The worker is `python -m workflows.imports.worker KIND PATH NAME TODAY`: it re-opens the file, checks
-as check_rows() does in-process, and writes each batch of checked rows with the problems found since the
-last one to its stdout, pickled and length-prefixed. A pipe holds little, so the worker waits for the
+The worker is `python -m workflows.imports.worker KIND PATH NAME TODAY FD`: it re-opens the file,
+checks as check_rows() does in-process, and writes each batch of checked rows with the problems found
+since the last one to the pipe FD, pickled and length-prefixed. A pipe holds little, so the worker waits for the
 writer (memory stays flat); a worker that dies is noticed at once (end of its output)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
 import struct
 import sys
@@ -60,16 +61,25 @@ async def checked_in_worker(job: Job, source: Path) -> AsyncIterator[tuple[int, 
     """(rows read so far, checked rows) per batch, as check_rows() yields them, from the worker."""
     from workflows.imports.runner import Problem
 
-    args = (job.kind.name, str(source), source.name, job.today.isoformat())
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "workflows.imports.worker", *args, stdout=asyncio.subprocess.PIPE, limit=1 << 20
+    # A pipe of its own: nothing the worker (or a library in it) prints can get into the batches.
+    read_end, write_end = os.pipe()
+    args = (job.kind.name, str(source), source.name, job.today.isoformat(), str(write_end))
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "workflows.imports.worker", *args, pass_fds=(write_end,)
+        )
+    finally:
+        os.close(write_end)
+    loop = asyncio.get_running_loop()
+    batches = asyncio.StreamReader(limit=1 << 20)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(batches), os.fdopen(read_end, "rb", buffering=0)
     )
-    assert proc.stdout is not None
     try:
         while True:
             try:
-                size = _LENGTH.unpack(await proc.stdout.readexactly(_LENGTH.size))[0]
-                what, count, batch, extra = pickle.loads(await proc.stdout.readexactly(size))  # noqa: S301 - our own child
+                size = _LENGTH.unpack(await batches.readexactly(_LENGTH.size))[0]
+                what, count, batch, extra = pickle.loads(await batches.readexactly(size))  # noqa: S301 - our own child
             except asyncio.IncompleteReadError:
                 raise RuntimeError(f"import worker stopped (exit code {await proc.wait()})") from None
             if what == "batch":
@@ -81,11 +91,13 @@ async def checked_in_worker(job: Job, source: Path) -> AsyncIterator[tuple[int, 
             else:
                 return
     finally:
+        transport.close()
         if proc.returncode is None:
             proc.kill()
         await proc.wait()
 
 
 if __name__ == "__main__":
-    kind_arg, path_arg, name_arg, today_arg = sys.argv[1:5]
-    produce(kind_arg, Path(path_arg), name_arg, date.fromisoformat(today_arg), sys.stdout.buffer)
+    kind_arg, path_arg, name_arg, today_arg, fd_arg = sys.argv[1:6]
+    with os.fdopen(int(fd_arg), "wb") as channel:
+        produce(kind_arg, Path(path_arg), name_arg, date.fromisoformat(today_arg), channel)
