@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import weakref
 
@@ -20,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import dialogs
 from bot.context import Ctx, Services
 from bot.dialogs import registry
+from bot.dialogs.groups import on_group_event
 from bot.dialogs.menu import COMMANDS, run_command, unknown_text
 from bot.replies import Event, Outcome, Reply
 from models import ButtonToken, ConversationState
@@ -28,7 +30,8 @@ from workflows import rules
 from workflows.audit import log_change
 from workflows.clock import utc_now
 from workflows.errors import ForgedAttempt, UserError
-from workflows.identity import resolve_identity
+from workflows.identity import NOBODY, resolve_identity
+from workflows.text import clean_optional
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ class Engine:
         self._writer = contextlib.nullcontext() if self._row_lock else asyncio.Lock()
 
     async def handle(self, event: Event) -> Outcome:
+        event = _cleaned(event)
         key = (event.channel, event.chat_id)
         lock = self._locks.get(key)
         if lock is None:
@@ -71,7 +75,9 @@ class Engine:
                 async with session.begin():
                     state = await self._load_state(session, event)
                     lang = state.lang
-                    ctx = Ctx(session, state, event, await resolve_identity(session, state), self.services)
+                    # A group is nobody, whatever was once bound to it: identity lives in private chats.
+                    identity = await resolve_identity(session, state) if event.private else NOBODY
+                    ctx = Ctx(session, state, event, identity, self.services)
                     await self._dispatch(ctx)
                     await ctx.finish()
                     state.updated_at = utc_now(self.services.clock)
@@ -109,7 +115,9 @@ class Engine:
 
     async def _dispatch(self, ctx: Ctx) -> None:
         event = ctx.event
-        if event.callback is not None:
+        if not event.private:
+            await on_group_event(ctx)
+        elif event.callback is not None:
             await self._on_button(ctx, event.callback)
         elif event.text is not None:
             await self._on_text(ctx, event.text)
@@ -183,3 +191,14 @@ class Engine:
             return
         handler = registry.actions[token.action]
         await handler(ctx, dict(token.payload))
+
+
+def _cleaned(event: Event) -> Event:
+    """Control characters never reach a handler (PostgreSQL refuses U+0000; the rest corrupt exports)."""
+    return dataclasses.replace(
+        event,
+        text=clean_optional(event.text),
+        user_name=clean_optional(event.user_name),
+        chat_title=clean_optional(event.chat_title),
+        file=event.file and dataclasses.replace(event.file, file_name=clean_optional(event.file.file_name)),
+    )

@@ -25,6 +25,13 @@ class Event:
     other: str | None = None  # sticker, voice, location, ... (never asked for)
     language_code: str | None = None
     user_name: str | None = None
+    # private | group | supergroup | channel. Identity and data live in private chats only (issue #9).
+    chat_type: str = "private"
+    chat_title: str | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.chat_type == "private"
 
 
 @dataclass(frozen=True)

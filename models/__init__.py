@@ -20,11 +20,13 @@ from models.base import utcnow
 from models.imports import DataTransfer
 from models.outbox import OutboxMessage, OutboxStatus
 from models.people import (
+    AlertGroup,
     BindingCode,
     BindingRequest,
     ButtonToken,
     ChatBinding,
     ConversationState,
+    SecurityTally,
     Staff,
     StaffRole,
 )
@@ -32,6 +34,7 @@ from models.records import AssessmentCycle, CreditRecord, DriverViolation, Recor
 from models.subjects import SUBJECT_CATEGORIES, Subject, SubjectKind
 
 __all__ = [
+    "AlertGroup",
     "ApplicationStatus",
     "AssessmentCycle",
     "AuditEntry",
@@ -60,6 +63,7 @@ __all__ = [
     "RepairApplication",
     "RiskWarning",
     "SUBJECT_CATEGORIES",
+    "SecurityTally",
     "Severity",
     "Staff",
     "StaffRole",

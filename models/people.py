@@ -77,7 +77,11 @@ class BindingRequest(SQLModel, table=True):
     channel: str = Field(max_length=16)
     chat_id: str = Field(max_length=64)
     user_id: str = Field(max_length=64)
-    subject_id: int = Field(foreign_key="subject.id")
+    # None while the code typed matches no registered subject: the requester is told nothing either way,
+    # and an admin sees what was typed (and may register the subject, then approve).
+    subject_id: int | None = Field(default=None, foreign_key="subject.id")
+    typed_code: str = Field(default="", max_length=64)  # the USCC / certificate number as typed
+    requester_name: str = Field(default="", max_length=64)  # the messenger's display name
     applicant: str = Field(max_length=100)  # name and role as the applicant gave them
     status: str = Field(default="pending", max_length=16)  # pending / approved / rejected
     reason: str | None = None
@@ -105,6 +109,37 @@ class ConversationState(SQLModel, table=True):
     locked_until: datetime | None = None
     notices_muted: bool = False
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AlertGroup(SQLModel, table=True):
+    """A group chat an admin registered for a department's alerts: it receives notices, never acts as
+    anyone and is shown no data beyond the alert itself."""
+
+    __tablename__ = "alert_group"
+    __table_args__ = (
+        UniqueConstraint("channel", "chat_id"),
+        Index("ix_alert_group_department", "department"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    title: str = Field(default="", max_length=128)
+    department: str = Field(max_length=64)
+    registered_by: int | None = Field(default=None, foreign_key="staff.id")
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SecurityTally(SQLModel, table=True):
+    """Counts of one kind of suspicious event per time window, shared by every process (one row per
+    window, incremented in the database): e.g. wrong binding codes from all chats together."""
+
+    __tablename__ = "security_tally"
+
+    name: str = Field(primary_key=True, max_length=32)
+    window_start: datetime = Field(primary_key=True)
+    count: int = 0
 
 
 def new_token() -> str:

@@ -18,7 +18,9 @@ from workflows.clock import SHANGHAI, Clock, local_today, utc_now
 from workflows.errors import UserError
 from workflows.notices import enqueue
 from workflows.penalties import serve_pending_notices
-from workflows.validation import normalize_code
+from workflows.security import note_wrong_code
+from workflows.subjects import subject_by_code
+from workflows.validation import normalize_code, validate_id_number, validate_uscc
 
 # No 0/O, 1/I/L: codes are read aloud over the phone and typed from paper.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -120,6 +122,7 @@ async def redeem(
             "这个绑定码已过期，请向工作人员申请新码。", "This code has expired; ask for a new one."
         )
     if problem is not None:
+        await note_wrong_code(session, now=now)
         state.failed_codes += 1
         left = rules.BINDING_MAX_WRONG_CODES - state.failed_codes
         if left <= 0:
@@ -189,16 +192,29 @@ async def redeem(
 REQUEST_ENTITY = "binding_request"
 
 
-async def request_binding(
-    session: AsyncSession,
-    state: ConversationState,
-    *,
-    user_id: str,
-    subject: Subject,
-    applicant: str,
-    now: datetime,
-) -> BindingRequest:
-    """Queue a request for staff; one open request per chat, and a few a day at most."""
+def check_requested_code(raw: str) -> str:
+    """What a stranger typed as a USCC or certificate number: the format is checked, and nothing else is
+    said. Whether the code is registered, whose it is and which check character would be right are never
+    told to an unbound chat (issue #9)."""
+    code = normalize_code(raw)
+    if not (6 <= len(code) <= 20 and code.isalnum() and code.isascii()):
+        raise UserError(
+            "请输入企业的统一社会信用代码（18 位）或驾驶员的从业资格证号。",
+            "Enter the enterprise's 18-character USCC or the driver's certificate number.",
+        )
+    if len(code) == 18:
+        try:
+            (validate_id_number if code[:17].isdigit() else validate_uscc)(code)
+        except UserError:
+            raise UserError(
+                "这个代码的格式或校验位不正确，请对照证照核对后重新输入。",
+                "That code's format or check character is wrong; check it against the licence.",
+            ) from None
+    return code
+
+
+async def check_can_request(session: AsyncSession, state: ConversationState, *, now: datetime) -> None:
+    """One open request per chat, and rules.BINDING_REQUESTS_PER_DAY a day at most."""
     mine = (
         await session.exec(
             select(BindingRequest).where(
@@ -214,11 +230,30 @@ async def request_binding(
         raise UserError(
             "今天的申请次数已用完，请明天再试或联系工作人员索取绑定码。", "Too many requests today."
         )
+
+
+async def request_binding(
+    session: AsyncSession,
+    state: ConversationState,
+    *,
+    user_id: str,
+    typed_code: str,
+    requester_name: str,
+    applicant: str,
+    now: datetime,
+) -> BindingRequest:
+    """Queue a request for staff. The request is queued whether or not the code is registered, so the
+    answer cannot be used to probe the registry."""
+    await check_can_request(session, state, now=now)
+    code = check_requested_code(typed_code)
+    subject = await subject_by_code(session, code)
     row = BindingRequest(
         channel=state.channel,
         chat_id=state.chat_id,
         user_id=user_id,
-        subject_id=subject.id or 0,
+        subject_id=subject.id if subject is not None else None,
+        typed_code=code,
+        requester_name=(requester_name or "")[:64],
         applicant=applicant[:100],
         created_at=now,
     )
@@ -230,8 +265,8 @@ async def request_binding(
         action="binding_request.create",
         entity=REQUEST_ENTITY,
         entity_id=row.id,
-        subject_id=subject.id,
-        after={"applicant": row.applicant},
+        subject_id=row.subject_id,
+        after={"applicant": row.applicant, "registered": subject is not None},
     )
     return row
 
@@ -255,12 +290,23 @@ async def decide_binding(
         raise UserError("该绑定申请已被处理，请刷新待办。", "This request was already handled.")
     if not approve and not reason.strip():
         raise UserError("不同意须写明理由。", "A reason is required.")
+    if row.subject_id is None and approve:
+        # Registered since the request came in (staff add the enterprise, then approve)?
+        found = await subject_by_code(session, row.typed_code)
+        if found is None:
+            raise UserError(
+                f"代码 {row.typed_code} 尚未登记。请先在「数据管理 → 登记主体」中登记，再同意绑定；"
+                "或选择不同意。",
+                "That code is not registered yet: register the subject first, or refuse.",
+            )
+        row.subject_id = found.id
     row.status = "approved" if approve else "rejected"
     row.reason = reason or None
     row.decided_by, row.decided_at = staff_id, now
     row.version += 1
-    subject = await session.get(Subject, row.subject_id)
+    subject = await session.get(Subject, row.subject_id) if row.subject_id is not None else None
     if approve:
+        assert row.subject_id is not None
         session.add(
             ChatBinding(
                 channel=row.channel,
@@ -289,7 +335,12 @@ async def decide_binding(
         channel=row.channel,
         chat_id=row.chat_id,
         template="binding_decided",
-        context={"approved": approve, "subject_name": subject.name if subject else "", "reason": reason},
+        # A refusal does not name the subject: the requester may not be who they said.
+        context={
+            "approved": approve,
+            "subject_name": subject.name if subject and approve else "",
+            "reason": reason,
+        },
         dedupe_key=f"binding_request:{row.id}:decided",
         subject_id=row.subject_id,
         now=now,

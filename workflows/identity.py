@@ -27,6 +27,9 @@ class Identity:
         return "unbound"
 
 
+NOBODY = Identity(None, None, None, 0)
+
+
 async def chat_bindings(session: AsyncSession, channel: str, chat_id: str) -> list[ChatBinding]:
     stmt = (
         select(ChatBinding)
@@ -39,7 +42,7 @@ async def chat_bindings(session: AsyncSession, channel: str, chat_id: str) -> li
 async def resolve_identity(session: AsyncSession, state: ConversationState) -> Identity:
     bindings = await chat_bindings(session, state.channel, state.chat_id)
     if not bindings:
-        return Identity(None, None, None, 0)
+        return NOBODY
     active = next((b for b in bindings if b.id == state.active_binding_id), bindings[-1])
     if active.staff_id is not None:
         staff = await session.get(Staff, active.staff_id)
@@ -60,3 +63,21 @@ async def binding_labels(session: AsyncSession, bindings: list[ChatBinding]) -> 
             subject = await session.get(Subject, b.subject_id)
             out.append((b, subject.name if subject else str(b.subject_id)))
     return out
+
+
+async def staff_of_person(session: AsyncSession, channel: str, user_id: str) -> Staff | None:
+    """The active staff account a person holds in their own private chat with the bot (on Telegram a
+    private chat's id is the user's id). Used where a person acts in a group: they are who their
+    private chat says, never who the group was once bound to."""
+    stmt = (
+        select(Staff)
+        .join(ChatBinding, ChatBinding.staff_id == Staff.id)  # type: ignore[arg-type]
+        .where(
+            ChatBinding.channel == channel,
+            ChatBinding.chat_id == user_id,
+            ChatBinding.active,
+            Staff.active,
+        )
+        .order_by(ChatBinding.id)
+    )
+    return (await session.exec(stmt)).first()

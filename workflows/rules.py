@@ -225,6 +225,12 @@ BINDING_MAX_WRONG_CODES = 5
 BINDING_LOCKOUT_MINUTES = 15
 BINDING_CODE_LENGTH = 8
 BINDING_REQUESTS_PER_DAY = 3  # binding without a code: requests a chat may make a day
+# Wrong binding codes from all chats together: at this many within the window, admins are alerted once
+# per window (someone may be guessing codes from many chats to get round the per-chat lockout). Issue #9.
+BINDING_WRONG_CODES_ALERT_AT = 30
+BINDING_WRONG_CODES_WINDOW_MINUTES = 60
+# Notice kinds a department's alert group receives (issue #9; issue #11 routes robots the same way).
+ALERT_GROUP_KINDS = frozenset({"warning", "escalation", "interview", "digest", "undeliverable"})
 MAX_TEXT_LENGTH = 2000  # longer free text is refused with a message (Telegram allows 4096)
 
 # ---------------------------------------------------------------------------------------------------

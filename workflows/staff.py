@@ -22,12 +22,15 @@ from models import (
     Staff,
     StaffRole,
     Subject,
+    SubjectKind,
 )
 from workflows import binding, commitments, fulfilment, objections, repair, rules
 from workflows.applications import OPEN_STATUSES, status_label
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
+from workflows.clock import SHANGHAI
 from workflows.errors import ForgedAttempt, UserError
+from workflows.validation import mask_id_number
 
 H, R, S, A = StaffRole.HANDLER, StaffRole.REVIEWER, StaffRole.SUPERVISOR, StaffRole.ADMIN
 ALL_STAFF = frozenset({H, R, S, A})
@@ -47,6 +50,7 @@ PERMISSIONS: dict[str, frozenset[StaffRole]] = {
     "code.subject": ALL_STAFF,
     "code.staff": frozenset({A}),
     "staff.manage": frozenset({A}),
+    "alerts.manage": frozenset({A}),  # register a group chat as a department's alert group (issue #9)
     "audit.view": frozenset({A, S}),
     "department.any": frozenset({A}),  # decide items of every department
 }
@@ -224,18 +228,21 @@ async def queue(
     for req, subject in (
         await session.exec(
             select(BindingRequest, Subject)
-            .join(Subject, col(Subject.id) == col(BindingRequest.subject_id))
+            .join(Subject, col(Subject.id) == col(BindingRequest.subject_id), isouter=True)
             .where(BindingRequest.status == "pending")
         )
     ).all():
-        if mine(subject):
+        # A code nobody registered: only those who can register subjects can act on it.
+        if subject is None and not allowed(staff, "subject.manage"):
+            continue
+        if subject is None or mine(subject):
             items.append(
                 QueueItem(
                     "binding",
                     req.id or 0,
-                    f"绑定申请#{req.id}",
-                    subject,
-                    f"绑定申请：{req.applicant}",
+                    f"绑定申请（{req.created_at.astimezone(SHANGHAI):%m-%d %H:%M}）",
+                    subject or unregistered_subject(req),
+                    binding_request_text(req),
                     "pending",
                     None,
                     None,
@@ -245,6 +252,19 @@ async def queue(
             )
     order = {"overdue": 0, "soon": 1, "ok": 2, "none": 3}
     return sorted(items, key=lambda i: (order[i.urgency], i.due_on or date.max, i.item_id))
+
+
+def unregistered_subject(req: BindingRequest) -> Subject:
+    """Stands in (unsaved) for the subject of a binding request whose code is not registered."""
+    return Subject(kind=SubjectKind.ENTERPRISE, name="（未登记主体）", department=None)
+
+
+def binding_request_text(req: BindingRequest) -> str:
+    """What staff check a request against: what was typed, and who typed it (as the messenger shows)."""
+    typed = mask_id_number(req.typed_code) if req.typed_code[:17].isdigit() else req.typed_code
+    who = f"（聊天昵称：{req.requester_name}）" if req.requester_name else ""
+    registered = "" if req.subject_id is not None else "；该代码尚未登记"
+    return f"绑定申请：{req.applicant}{who}\n输入的代码：{typed or '—'}{registered}"
 
 
 # -- decisions -------------------------------------------------------------------------------------
@@ -287,6 +307,8 @@ async def load_item(
     row = await session.get(model, item_id, with_for_update=lock or None, populate_existing=lock)
     if row is None:
         raise UserError("找不到该事项。", "No such item.")
+    if row.subject_id is None and kind == "binding":
+        return row, unregistered_subject(row)
     subject = await session.get(Subject, row.subject_id)
     assert subject is not None
     return row, subject
@@ -318,6 +340,8 @@ async def decide(
     require(staff, "decide.propose")
     row, subject = await load_item(session, kind, item_id, lock=True)
     require_department(staff, subject)
+    if kind == "binding" and row.subject_id is None:
+        require(staff, "subject.manage")  # only those who can register the code may answer it
     if action not in DECISIONS[kind]:
         raise ValueError(action)
     label = DECISIONS[kind][action]

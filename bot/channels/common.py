@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+
 from notifications.limits import MAX_MESSAGE_LENGTH
+from workflows.errors import UserError
+
+log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 
@@ -29,3 +35,18 @@ def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
     if current:
         parts.append(current)
     return parts
+
+
+UNREADABLE_FILE = UserError(
+    "文件无法读取，请重新发送（Telegram 机器人只能下载 20 MB 以内的文件）。",
+    "The file could not be read; please send it again (bots can download files up to 20 MB).",
+)
+
+
+async def download(fetch: Callable[[], Awaitable[bytes]]) -> bytes:
+    """A file Telegram will not serve (too big, gone, network trouble) is the user's to resend, not a crash."""
+    try:
+        return await fetch()
+    except Exception as err:  # each library raises its own errors; all mean "could not download"
+        log.info("file download failed: %s", type(err).__name__)
+        raise UNREADABLE_FILE from err

@@ -14,6 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import (
     BotCommand,
+    BotCommandScopeAllGroupChats,
     BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
@@ -21,7 +22,8 @@ from aiogram.types import (
     Message,
 )
 
-from bot.channels.common import CHANNEL, split_text
+from bot.channels.common import CHANNEL, download, split_text
+from bot.dialogs.groups import GROUP_COMMAND_MENU
 from bot.dialogs.menu import COMMAND_MENU
 from bot.engine import Engine
 from bot.replies import Event, IncomingFile, Reply
@@ -51,28 +53,33 @@ def message_event(bot: Bot, message: Message) -> Event:
         "user_id": str(user.id if user else message.chat.id),
         "language_code": user.language_code if user else None,
         "user_name": user.first_name if user else None,
+        "chat_type": message.chat.type,
+        "chat_title": message.chat.title,
     }
     if message.document is not None:
         doc = message.document
 
         async def fetch_document() -> bytes:
-            data = await bot.download(doc.file_id)
-            assert data is not None
-            return data.read()
+            return await download(lambda: _download(bot, doc.file_id))
 
         return Event(**base, file=IncomingFile(doc.file_name, doc.mime_type, doc.file_size, fetch_document))
     if message.photo:
         photo = message.photo[-1]  # the largest size
 
         async def fetch_photo() -> bytes:
-            data = await bot.download(photo.file_id)
-            assert data is not None
-            return data.read()
+            return await download(lambda: _download(bot, photo.file_id))
 
         return Event(**base, file=IncomingFile("photo.jpg", "image/jpeg", photo.file_size, fetch_photo))
     if message.text is not None:
         return Event(**base, text=message.text)
     return Event(**base, other=message.content_type)
+
+
+async def _download(bot: Bot, file_id: str) -> bytes:
+    data = await bot.download(file_id)
+    if data is None:
+        raise FileNotFoundError(file_id)
+    return data.read()
 
 
 class AiogramChannel:
@@ -97,6 +104,7 @@ class AiogramChannel:
             user_id=str(query.from_user.id),
             callback=query.data or "",
             language_code=query.from_user.language_code,
+            chat_type=query.message.chat.type if query.message else "private",
         )
         outcome = await self.engine.handle(event)
         # Every callback is answered, or the user's button keeps spinning.
@@ -148,6 +156,12 @@ class AiogramChannel:
         for lang, commands in COMMAND_MENU.items():
             await self.bot.set_my_commands(
                 [BotCommand(command=c, description=d) for c, d in commands],
+                language_code=None if lang == "zh" else lang,
+            )
+        for lang, commands in GROUP_COMMAND_MENU.items():
+            await self.bot.set_my_commands(
+                [BotCommand(command=c, description=d) for c, d in commands],
+                scope=BotCommandScopeAllGroupChats(),
                 language_code=None if lang == "zh" else lang,
             )
 

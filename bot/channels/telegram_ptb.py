@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.error import BadRequest, RetryAfter
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.channels.common import CHANNEL, split_text
+from bot.channels.common import CHANNEL, download, split_text
+from bot.dialogs.groups import GROUP_COMMAND_MENU
 from bot.dialogs.menu import COMMAND_MENU
 from bot.engine import Engine
 from bot.replies import Event, IncomingFile, Reply
@@ -44,19 +53,21 @@ def message_event(message: Message) -> Event:
         "user_id": str(user.id if user else message.chat_id),
         "language_code": user.language_code if user else None,
         "user_name": user.first_name if user else None,
+        "chat_type": message.chat.type,
+        "chat_title": message.chat.title,
     }
     if message.document is not None:
         doc = message.document
 
         async def fetch_document() -> bytes:
-            return bytes(await (await doc.get_file()).download_as_bytearray())
+            return await download(lambda: _download(doc))
 
         return Event(**base, file=IncomingFile(doc.file_name, doc.mime_type, doc.file_size, fetch_document))
     if message.photo:
         photo = message.photo[-1]
 
         async def fetch_photo() -> bytes:
-            return bytes(await (await photo.get_file()).download_as_bytearray())
+            return await download(lambda: _download(photo))
 
         return Event(**base, file=IncomingFile("photo.jpg", "image/jpeg", photo.file_size, fetch_photo))
     if message.text is not None:
@@ -64,12 +75,17 @@ def message_event(message: Message) -> Event:
     return Event(**base, other="unsupported")
 
 
+async def _download(attachment: Any) -> bytes:
+    return bytes(await (await attachment.get_file()).download_as_bytearray())
+
+
 class PtbChannel:
     def __init__(self, engine: Engine, application: Application) -> None:
         self.engine = engine
         self.app = application
         self.app.add_handler(CallbackQueryHandler(self.on_callback))
-        self.app.add_handler(MessageHandler(filters.ALL, self.on_message))
+        # New messages only: an edited message or a channel post is not something the user asked now.
+        self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_message))
 
     async def on_message(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is None:
@@ -87,6 +103,7 @@ class PtbChannel:
             user_id=str(query.from_user.id),
             callback=query.data or "",
             language_code=query.from_user.language_code,
+            chat_type=query.message.chat.type if query.message else "private",
         )
         outcome = await self.engine.handle(event)
         await query.answer(outcome.callback_notice or None)
@@ -128,6 +145,12 @@ class PtbChannel:
         for lang, commands in COMMAND_MENU.items():
             await self.app.bot.set_my_commands(
                 [BotCommand(c, d) for c, d in commands], language_code=None if lang == "zh" else lang
+            )
+        for lang, commands in GROUP_COMMAND_MENU.items():
+            await self.app.bot.set_my_commands(
+                [BotCommand(c, d) for c, d in commands],
+                scope=BotCommandScopeAllGroupChats(),
+                language_code=None if lang == "zh" else lang,
             )
 
     async def start(self) -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.menu import show_menu
-from workflows.binding import locked_out, redeem
+from workflows.binding import (
+    check_can_request,
+    check_requested_code,
+    locked_out,
+    redeem,
+    request_binding,
+)
+from workflows.clock import utc_now
 from workflows.errors import UserError
 from workflows.identity import resolve_identity
 from workflows.validation import mask_id_number
@@ -64,6 +71,7 @@ async def try_code(ctx: Ctx, raw: str) -> None:
 
 @registry.action("bind.request")
 async def request_start(ctx: Ctx, _: dict) -> None:
+    await check_can_request(ctx.session, ctx.state, now=utc_now(ctx.services.clock))
     ctx.goto("bind.await_subject_code")
     ctx.say(
         ctx.t(
@@ -76,15 +84,13 @@ async def request_start(ctx: Ctx, _: dict) -> None:
 
 @registry.on_text("bind.await_subject_code")
 async def on_subject_code(ctx: Ctx, text: str) -> None:
-    from bot.dialogs.staff import find_by_code
-
-    subject = await find_by_code(ctx, text)
-    ctx.goto("bind.await_applicant", subject_id=subject.id)
+    # Only the format is checked here: whose code it is, or whether it is registered, is not said.
+    code = check_requested_code(text)
+    ctx.goto("bind.await_applicant", typed_code=code)
     ctx.say(
         ctx.t(
-            f"找到：{subject.name}。请输入您的姓名和身份（如「张三 法定代表人」「李四 安全管理员」），"
-            "工作人员会据此核实：",
-            f"Found {subject.name}. Enter your name and role:",
+            "请输入您的姓名和身份（如「张三 法定代表人」「李四 安全管理员」），工作人员会据此核实：",
+            "Enter your name and role (e.g. 'Zhang San, legal representative'); staff will check it:",
         ),
         [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]],
     )
@@ -92,24 +98,24 @@ async def on_subject_code(ctx: Ctx, text: str) -> None:
 
 @registry.on_text("bind.await_applicant")
 async def on_applicant(ctx: Ctx, text: str) -> None:
-    from models import Subject
-    from workflows.binding import request_binding
-    from workflows.clock import utc_now
-
     if not 2 <= len(text) <= 60:
         raise UserError("请输入姓名和身份，2 到 60 个字。", "Give your name and role (2 to 60 characters).")
-    subject = await ctx.session.get(Subject, int(ctx.state.data["subject_id"]))
-    if subject is None:
-        raise UserError("请重新开始申请。", "Please start again.")
+    typed = ctx.state.data.get("typed_code")
+    if not typed:
+        raise UserError("请从主菜单重新开始申请。", "Please start again from the menu.")
     await request_binding(
         ctx.session,
         ctx.state,
         user_id=ctx.event.user_id,
-        subject=subject,
+        typed_code=str(typed),
+        requester_name=ctx.event.user_name or "",
         applicant=text,
         now=utc_now(ctx.services.clock),
     )
     ctx.goto("menu")
     ctx.say(
-        ctx.t("📨 绑定申请已提交，工作人员核实后会在这里通知您。", "📨 Request sent; you will be told here.")
+        ctx.t(
+            "📨 已提交，工作人员核实后会在这里通知您。",
+            "📨 Submitted. You will be told here once staff have checked it.",
+        )
     )

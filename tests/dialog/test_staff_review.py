@@ -255,14 +255,15 @@ async def test_refusal_matrix_every_staff_action_for_every_non_staff_role(demo: 
 
 
 async def test_binding_request_approved_and_refused_from_the_queue(demo: App) -> None:
-    asker = ChatUser(demo.engine, "asker")
+    asker = ChatUser(demo.engine, "asker", user_name="老赵")
     await asker.send("/start")
     await asker.press("申请绑定")
     await asker.send("91370402MA3C4K7D2X")
-    assert "校验位应为E" in asker.text  # a typo is explained, the step stays
+    assert "校验位不正确" in asker.text and "E" not in asker.text  # a typo is flagged, not corrected
     await asker.send("91370402MA3C4K7D2E")
+    assert "找到" not in asker.text  # whose code it is stays unsaid
     await asker.send("赵建国 法定代表人")
-    assert "绑定申请已提交" in asker.text
+    assert "已提交，工作人员核实后会在这里通知您" in asker.text
     other = ChatUser(demo.engine, "other")
     await other.send("/start")
     await other.press("申请绑定")
@@ -270,7 +271,8 @@ async def test_binding_request_approved_and_refused_from_the_queue(demo: App) ->
     await other.send("冒充者 经理")
     reviewer = await _staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
     await reviewer.press("待办")
-    assert "绑定申请：赵建国 法定代表人" in reviewer.text and "绑定申请：冒充者 经理" in reviewer.text
+    assert "绑定申请：赵建国 法定代表人（聊天昵称：老赵）" in reviewer.text
+    assert "绑定申请：冒充者 经理" in reviewer.text
     await reviewer.press("处理 1")
     await reviewer.press("同意绑定")
     await reviewer.press("待办")
@@ -282,5 +284,6 @@ async def test_binding_request_approved_and_refused_from_the_queue(demo: App) ->
         told = (await s.exec(select(OutboxMessage).where(OutboxMessage.template == "binding_decided"))).all()
     assert [b.chat_id for b in bound] == ["asker"]
     assert {(t.chat_id, t.context["approved"]) for t in told} == {("asker", True), ("other", False)}
+    assert [t.context["subject_name"] for t in told if not t.context["approved"]] == [""]  # not named
     await asker.send("/menu")
     assert "我的信用记录" in asker.buttons[0].label

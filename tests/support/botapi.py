@@ -479,6 +479,22 @@ class FakeBotAPI:
             body["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_length(command)}]
         return self._push_message(chat_id, user, body)
 
+    def push_edited_text(self, chat_id: int, text: str, *, user_id: int | None = None) -> int:
+        """Queue an edited_message update: the user changed the text of a message sent earlier."""
+        message = self._new_message(chat_id, self._sender(chat_id, user_id), {"text": text})
+        message["edit_date"] = _now()
+        return self._push_update({"edited_message": message})
+
+    def push_channel_post(self, chat_id: int, text: str) -> int:
+        """Queue a channel_post update: a post in a channel the bot was added to (no sender user)."""
+        message = {
+            "message_id": self._new_message_id(chat_id),
+            "chat": {"id": chat_id, "type": "channel", "title": "测试频道"},
+            "date": _now(),
+            "text": text,
+        }
+        return self._push_update({"channel_post": message})
+
     def push_document(
         self,
         chat_id: int,

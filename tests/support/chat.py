@@ -8,15 +8,35 @@ from notifications.delivery import OutgoingMessage
 
 
 class ChatUser:
-    def __init__(self, engine: Engine, chat_id: str, *, channel: str = "test") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        chat_id: str,
+        *,
+        channel: str = "test",
+        user_id: str | None = None,
+        chat_type: str = "private",
+        user_name: str | None = None,
+    ) -> None:
+        """A group chat (chat_type "group") has its own chat_id; user_id says which member writes."""
         self.engine = engine
         self.chat_id = chat_id
         self.channel = channel
+        self.user_id = user_id or chat_id
+        self.chat_type = chat_type
+        self.user_name = user_name
         self.buttons: list[Button] = []  # the latest keyboard, as a user sees it
         self.last: Outcome = Outcome()
 
     async def _handle(self, **kw: object) -> Outcome:
-        event = Event(channel=self.channel, chat_id=self.chat_id, user_id=self.chat_id, **kw)  # type: ignore[arg-type]
+        event = Event(
+            channel=self.channel,
+            chat_id=self.chat_id,
+            user_id=self.user_id,
+            chat_type=self.chat_type,
+            user_name=self.user_name,
+            **kw,  # type: ignore[arg-type]
+        )
         self.last = await self.engine.handle(event)
         for reply in self.last.replies:
             if reply.buttons:
