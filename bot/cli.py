@@ -134,10 +134,17 @@ def chat(
     as_: Annotated[
         str, typer.Option("--as", help="Persona = local chat id (see credit-bot demo).")
     ] = "guest",
+    verbose: Annotated[bool, typer.Option(help="Show log messages (to stderr) in the chat.")] = False,
 ) -> None:
     """Chat in this terminal with the assistant (no Telegram token needed)."""
-    logging.basicConfig(level=logging.WARNING)
-    asyncio.run(_chat(as_))
+    if verbose:
+        _logging(verbose=True)
+    else:
+        logging.disable(logging.CRITICAL)  # the chat shows what a user sees, nothing else
+    try:
+        asyncio.run(_chat(as_))
+    except KeyboardInterrupt:
+        typer.echo("\n再见 / Bye")
 
 
 @app.command()

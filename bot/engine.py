@@ -70,17 +70,19 @@ class Engine:
 
     async def _handle(self, event: Event) -> Outcome:
         lang = "zh"
+        waiting = "menu"  # the state before the event: still the state when it is refused
         async with self.sessions() as session:
             try:
                 async with session.begin():
                     state = await self._load_state(session, event)
-                    lang = state.lang
+                    lang, waiting = state.lang, state.state
                     # A group is nobody, whatever was once bound to it: identity lives in private chats.
                     identity = await resolve_identity(session, state) if event.private else NOBODY
                     ctx = Ctx(session, state, event, identity, self.services)
                     await self._dispatch(ctx)
                     await ctx.finish()
                     state.updated_at = utc_now(self.services.clock)
+                    ctx.outcome.expects_text = event.private and state.state in registry.texts
                 return ctx.outcome
             except UserError as err:
                 # Rolled back: the conversation stays where it was and nothing is written...
@@ -93,7 +95,11 @@ class Engine:
                             entity=err.entity,
                             entity_id=err.entity_id,
                         )
-                return Outcome([Reply(err.text(lang))], err.text(lang)[:190] if event.callback else None)
+                return Outcome(
+                    [Reply(err.text(lang))],
+                    err.text(lang)[:190] if event.callback else None,
+                    expects_text=event.private and waiting in registry.texts,
+                )
 
     async def _load_state(self, session: AsyncSession, event: Event) -> ConversationState:
         stmt = select(ConversationState).where(

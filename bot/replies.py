@@ -62,3 +62,5 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     callback_notice: str | None = None
+    # The chat now waits for typed text (a fine, a reason): a console reads "3" as text, not button 3.
+    expects_text: bool = False
