@@ -3,14 +3,25 @@ limit and either correct (更正) or uphold it (维持). Rules: domain-rules §5
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import ApplicationStatus, CreditRecord, DriverViolation, Objection, RecordStatus, Staff, Subject
-from workflows import applications, rules
+from models import (
+    ApplicationStatus,
+    CreditRecord,
+    Deadline,
+    DeadlineStatus,
+    DriverViolation,
+    Objection,
+    RecordStatus,
+    Staff,
+    Subject,
+)
+from workflows import applications, corrections, rules
 from workflows.applications import (
     OPEN_STATUSES,
     close_deadlines,
@@ -20,25 +31,13 @@ from workflows.applications import (
     transition,
 )
 from workflows.audit import log_change
-from workflows.calendar import WorkdayCalendar
+from workflows.calendar import WorkdayCalendar, default_calendar
 from workflows.errors import ForgedAttempt, UserError
 from workflows.materials import Upload, store
 from workflows.notices import notify_subject
+from workflows.penalties import publication_due
 
 ENTITY = "objection"
-# Fields staff may correct on a record (更正); anything else needs a new record.
-CORRECTABLE = (
-    "decision_no",
-    "decision_date",
-    "authority",
-    "penalty_type",
-    "fine_wan",
-    "facts",
-    "basis",
-    "content",
-    "severity",
-    "publicity_end",
-)
 
 
 def next_step(draft: dict) -> str | None:
@@ -240,10 +239,6 @@ async def withdraw(session: AsyncSession, obj: Objection, *, now: datetime, acto
     )
 
 
-def _fields(record: CreditRecord) -> dict[str, Any]:
-    return {k: getattr(record, k) for k in CORRECTABLE}
-
-
 async def decide(
     session: AsyncSession,
     obj_id: int,
@@ -254,62 +249,54 @@ async def decide(
     today: date,
     now: datetime,
     reason: str = "",
-    changes: dict[str, Any] | None = None,
+    changes: Mapping[str, Any] | None = None,
     withdraw_record: bool = False,
+    calendar: WorkdayCalendar | None = None,
 ) -> Objection:
-    """更正 (approve: correct the fields in `changes`, or withdraw the record) or 维持 (reject, with reason)."""
+    """更正 (approve: correct the facts in `changes` — typed text or values, each through its validator in
+    workflows/corrections.py — or withdraw the record) or 维持 (reject, with reason). A correction
+    recomputes the dates the facts decide, and the subject is told every change in words."""
     if action not in ("accept", "approve", "reject"):
         raise ValueError(action)
     if action == "reject" and not reason.strip():
         raise UserError("维持原记录须写明理由。", "A reason is required.")
+    calendar = calendar or default_calendar()
     obj = await session.get(Objection, obj_id, with_for_update=True, populate_existing=True)
     if obj is None:
         raise UserError("找不到该异议。", "No such objection.")
     before_status = transition(obj, action, expected_version=expected_version)
     obj.decided_by = staff.id
-    shown_changes: dict[str, list[Any]] = {}
+    shown: list[corrections.Change] = []
     if action in ("approve", "reject"):
         obj.decided_at = now
         obj.outcome = "更正" if action == "approve" else "维持"
         obj.outcome_reason = reason or None
         await close_deadlines(session, ENTITY, obj.id or 0, now)
-    if action == "approve" and obj.record_id is not None:
-        record = await session.get(CreditRecord, obj.record_id)
-        assert record is not None
-        before = _fields(record) | {"status": record.status}
-        for key, value in (changes or {}).items():
-            if key not in CORRECTABLE:
-                raise ValueError(f"field {key} cannot be corrected")
-            setattr(record, key, value)
-        if withdraw_record:
-            record.status = RecordStatus.WITHDRAWN
-            record.status_changed_on = today
-        after = _fields(record) | {"status": record.status}
-        shown_changes = {k: [str(before[k]), str(after[k])] for k in after if before[k] != after[k]}
-        await log_change(
-            session,
-            actor=f"staff:{staff.id}",
-            action="record.corrected",
-            entity="credit_record",
-            entity_id=record.id,
-            subject_id=record.subject_id,
-            before={k: str(v) for k, v in before.items()},
-            after={k: str(v) for k, v in after.items()},
+    if action == "approve":
+        target = await correction_target(session, obj)
+        if isinstance(target, DriverViolation) and not changes:
+            withdraw_record = True  # an upheld objection to a deduction without a corrected value removes it
+        correction = corrections.plan(
+            target, changes or {}, withdraw=withdraw_record, today=today, calendar=calendar
         )
-    elif action == "approve" and obj.violation_id is not None:
-        violation = await session.get(DriverViolation, obj.violation_id)
-        assert violation is not None
-        violation.withdrawn = True
-        shown_changes = {"扣分": [str(violation.points), "0（已撤销）"]}
+        if not correction.changes:
+            raise UserError(
+                "更正没有改变任何内容：请修改至少一项，或撤销该记录。",
+                "The correction changes nothing: change a field, or withdraw the record.",
+            )
+        corrections.apply(target, correction)
+        shown = correction.changes
+        if isinstance(target, CreditRecord):
+            await _follow_record(session, target, correction, today=today, now=now, calendar=calendar)
         await log_change(
             session,
             actor=f"staff:{staff.id}",
-            action="violation.withdrawn",
-            entity="driver_violation",
-            entity_id=violation.id,
-            subject_id=violation.subject_id,
-            before={"withdrawn": False},
-            after={"withdrawn": True},
+            action="record.corrected" if isinstance(target, CreditRecord) else "violation.corrected",
+            entity="credit_record" if isinstance(target, CreditRecord) else "driver_violation",
+            entity_id=target.id,
+            subject_id=target.subject_id,
+            before=corrections.audit_values(correction.before),
+            after=corrections.audit_values(correction.after),
         )
     await log_change(
         session,
@@ -319,7 +306,7 @@ async def decide(
         entity_id=obj.id,
         subject_id=obj.subject_id,
         before={"status": before_status},
-        after={"status": obj.status, "note": reason, "changes": shown_changes},
+        after={"status": obj.status, "note": reason, "changes": [c.line() for c in shown]},
     )
     if action != "accept":
         await notify_subject(
@@ -333,11 +320,54 @@ async def decide(
             context={
                 "ref_no": obj.ref_no,
                 "reason": reason,
-                "changes": shown_changes,
+                "changes": [c.for_notice() for c in shown],
                 "withdrawn": withdraw_record,
             },
         )
     return obj
+
+
+async def correction_target(session: AsyncSession, obj: Objection) -> CreditRecord | DriverViolation:
+    """The record (or driver's deduction) the objection is about."""
+    target: CreditRecord | DriverViolation | None = (
+        await session.get(CreditRecord, obj.record_id)
+        if obj.record_id is not None
+        else await session.get(DriverViolation, obj.violation_id)
+        if obj.violation_id is not None
+        else None
+    )
+    if target is None:
+        raise UserError("找不到该异议涉及的记录。", "The objection's record is gone.")
+    return target
+
+
+async def _follow_record(
+    session: AsyncSession,
+    record: CreditRecord,
+    correction: corrections.Correction,
+    *,
+    today: date,
+    now: datetime,
+    calendar: WorkdayCalendar,
+) -> None:
+    """What hangs on a corrected record: its 双公示 deadline follows the decision date while it is not
+    published yet, and ends when the record is withdrawn."""
+    if record.status == RecordStatus.WITHDRAWN and "status" in correction.values:
+        record.status_changed_on = today
+        await close_deadlines(session, "credit_record", record.id or 0, now, kind="publication")
+    elif "decision_date" in correction.values and record.published_at is None:
+        deadline = (
+            await session.exec(
+                select(Deadline).where(
+                    Deadline.ref_kind == "credit_record",
+                    Deadline.ref_id == record.id,
+                    Deadline.kind == "publication",
+                    Deadline.status == DeadlineStatus.OPEN,
+                )
+            )
+        ).first()
+        if deadline is not None:
+            deadline.due_on = publication_due(record.decision_date, calendar)
 
 
 async def objection_of_subject(session: AsyncSession, subject_id: int, obj_id: int) -> Objection | None:

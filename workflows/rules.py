@@ -157,7 +157,13 @@ PENALTY_TYPES_SOURCE = Source(
     "《行政处罚法》(2021) 第九条; a provincial exchange table's codes (domain-rules §3)", "[S]"
 )
 # 案件程序类别 (domain-rules §3 [S]): 01 简易程序, 02 一般程序; stored as 简易 / 一般.
-PROCEDURE_CODES: Mapping[str, str] = {"01": "简易", "02": "一般", "简易程序": "简易", "一般程序": "一般"}
+PROCEDURE_CODES: Mapping[str, str] = {
+    "01": "简易",
+    "02": "一般",
+    "简易程序": "简易",
+    "一般程序": "一般",
+    "普通程序": "一般",  # what 《行政处罚法》 calls 一般程序, as staff often write it
+}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -396,6 +396,7 @@ async def decide(
             reason=reason,
             changes=changes,
             withdraw_record=withdraw_record,
+            calendar=calendar,
         )
     elif kind == "binding":
         await binding.decide_binding(

@@ -1,20 +1,22 @@
 """Staff: 待办 — the review queue, an item's page with its materials, and decisions by button.
 
-待办 → item → [受理 | 补正 → materials (pick or type) | 通过 | 不予修复/维持 → reason | 更正 → field → value]
+待办 → item → [受理 | 补正 → materials (pick or type) | 通过 | 不予修复/维持 → reason | 更正 → correction]
       → done (or a proposal when the item needs two steps) → applicant told through the outbox
+更正 → [field → value (typed, or a choice button)]* → 完成更正 | 撤销该记录
+      each value is read by its validator in workflows/corrections.py; the screen shows before → after,
+      derived dates included, and so does the reviewer's page when it becomes a proposal
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import menu_row
 from bot.replies import Button, Document
-from models import CreditRecord, DriverViolation, Material, Severity
-from workflows import rules
+from models import CreditRecord, DriverViolation, Material
+from workflows import corrections, objections, rules
 from workflows import staff as staff_rules
 from workflows.applications import status_label
 from workflows.clock import utc_now
@@ -25,15 +27,6 @@ from workflows.staff import DECISIONS, NEEDS_TEXT, QueueItem, require
 
 URGENCY_MARK = {"overdue": "⚠️ 已超期", "soon": "🔴", "ok": "🟢", "none": "⚪"}
 MORE_PRESETS = ("加盖公章的缴款凭证", "整改完成报告", "法定代表人授权委托书", "营业执照复印件")
-# 更正: fields staff can edit in chat, with how to read the typed value.
-EDITABLE = {
-    "decision_no": "决定书文号",
-    "decision_date": "决定日期",
-    "authority": "处罚机关",
-    "fine_wan": "罚款（万元）",
-    "facts": "违法事实",
-    "severity": "失信程度",
-}
 
 
 def _due_text(item: QueueItem) -> str:
@@ -94,8 +87,9 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
     item = await _item(ctx, kind, item_id)
     staff = ctx.identity.staff
     row, _ = await staff_rules.load_item(ctx.session, kind, item_id)
+    code = item.subject.uscc or item.subject.department
     lines = [
-        f"{item.ref} · {item.subject.name}（{item.subject.uscc or item.subject.department or ''}）",
+        f"{item.ref} · {item.subject.name}" + (f"（{code}）" if code else ""),
         item.asked,
         f"期限：{_due_text(item)}",
     ]
@@ -107,15 +101,11 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
         lines.append("办理人：" + ("法定代表人本人" if row.draft.get("is_legal_rep") else "受托人"))
     elif kind == "objection":
         lines.append(f"理由：{row.reason}\n说明：{row.description}")
-        target = (
-            await ctx.session.get(CreditRecord, row.record_id)
-            if row.record_id
-            else await ctx.session.get(DriverViolation, row.violation_id)
-        )
-        if isinstance(target, CreditRecord):
-            lines.append(f"记录：{target.decision_no} · 罚款 {target.fine_wan} 万元 · {target.facts}")
-        elif target is not None:
+        target = await objections.correction_target(ctx.session, row)
+        if isinstance(target, DriverViolation):
             lines.append(f"扣分：{target.occurred_on} {target.item} {target.points} 分")
+        else:
+            lines.append("记录：" + "；".join(_current(target)))
     elif kind == "fulfilment":
         record = await ctx.session.get(CreditRecord, row.record_id)
         if record is not None:
@@ -125,10 +115,8 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
         )
         lines.append("请核对证明材料后确认；确认后该处罚视为已履行，企业即可按规定申请信用修复。")
     elif kind == "binding":
-        lines.append(
-            f"申请人：{row.applicant}（对话 {row.channel}:{row.chat_id}）\n"
-            "请核实申请人身份（如电话联系企业）后再同意。"
-        )
+        # item.asked already names the applicant as they typed it; the chat's id is internal.
+        lines.append("请核实申请人身份（如电话联系企业）后再同意。")
     else:
         lines.append(f"承诺编码：{row.code}，补齐期限：{row.materials_due}")
     rows: list[list[Button]] = []
@@ -150,6 +138,8 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
             f"\n提议：{p['by_name']} 提议「{DECISIONS[kind][p['action']]}」"
             + (f"（{p['reason']}）" if p.get("reason") else "")
         )
+        if kind == "objection" and p["action"] == "approve":
+            lines.extend(await _proposed_correction(ctx, row, p))
         if staff_rules.allowed(staff, "decide.final") and p["by"] != staff.id:  # type: ignore[union-attr]
             rows.append(
                 [
@@ -215,15 +205,8 @@ async def on_decide(ctx: Ctx, payload: dict) -> None:
     kind, action = payload["kind"], payload["action"]
     require(ctx.identity.staff, "decide.propose")
     if kind == "objection" and action == "approve":
-        ctx.goto("staff.correct", **payload)
-        rows = [[ctx.button(label, "staff.field", field=f)] for f, label in EDITABLE.items()]
-        rows.append(
-            [
-                ctx.button("🗑 撤销该记录", "staff.correct_done", withdraw=True),
-                ctx.button("✅ 完成更正", "staff.correct_done", withdraw=False),
-            ]
-        )
-        ctx.say("更正：请选择要修改的字段（可改多个），改完点「完成更正」；或撤销该记录。", rows)
+        ctx.goto("staff.correct", **payload, changes={})
+        await _correction_screen(ctx)
         return
     if (kind, action) in NEEDS_TEXT:
         ctx.goto("staff.await_reason", **payload)
@@ -292,44 +275,126 @@ async def on_proposal(ctx: Ctx, payload: dict) -> None:
     ctx.say(f"✅ {result.text}", [[ctx.button("⬅️ 待办", "staff.queue"), *menu_row(ctx)]])
 
 
+# -- 更正 --------------------------------------------------------------------------------------------
+
+
+def _current(record: CreditRecord) -> list[str]:
+    """The record's correctable facts as the reviewer reads them."""
+    return [
+        f"{f.zh}：{corrections.show(f.key, getattr(record, f.key))}" for f in corrections.facts_for(record)
+    ]
+
+
+async def _target(ctx: Ctx, data: dict) -> CreditRecord | DriverViolation:
+    if "item_id" not in data or data.get("kind") != "objection":
+        raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")
+    row, _ = await staff_rules.load_item(ctx.session, "objection", int(data["item_id"]))
+    return await objections.correction_target(ctx.session, row)
+
+
+def _withdraw_label(target: CreditRecord | DriverViolation) -> str:
+    return "🗑 撤销该扣分" if isinstance(target, DriverViolation) else "🗑 撤销该记录"
+
+
+async def _proposed_correction(ctx: Ctx, row: Any, proposal: dict) -> list[str]:
+    """The proposal as the reviewer must see it before approving: every change, derived dates included."""
+    target = await objections.correction_target(ctx.session, row)
+    try:
+        planned = corrections.plan(
+            target,
+            proposal.get("changes") or {},
+            withdraw=bool(proposal.get("withdraw_record")),
+            today=ctx.today,
+            calendar=ctx.services.calendar,
+        )
+    except UserError as err:  # the record changed since the proposal: say so instead of a stale diff
+        return [f"⚠️ 提议的更正已不能按原样执行：{err.zh}"]
+    lines = [f"· {line}" for line in planned.lines()] or ["· （没有改变任何内容）"]
+    if planned.problem is not None:
+        lines.append(f"⚠️ {planned.problem.zh}")
+    return ["提议的更正（原 → 新）：", *lines]
+
+
+async def _correction_screen(ctx: Ctx, note: str = "") -> None:
+    """The correction so far (before → after, derived dates recomputed) and the facts left to pick."""
+    data = dict(ctx.state.data)
+    target = await _target(ctx, data)
+    planned = corrections.plan(
+        target, data.get("changes", {}), today=ctx.today, calendar=ctx.services.calendar
+    )
+    offered = corrections.facts_for(target)
+    lines = [note] if note else []
+    if planned.changes:
+        lines.append("待更正（原 → 新）：")
+        lines += [f"· {line}" for line in planned.lines()]
+        if planned.problem is not None:
+            lines.append(f"⚠️ {planned.problem.zh}")
+        lines.append("可继续修改其他项目，或点「完成更正」。")
+    else:
+        what = "该扣分" if isinstance(target, DriverViolation) else "该记录"
+        lines.append(f"更正：请选择要修改的项目（可改多个），改完点「完成更正」；或撤销{what}。")
+    rows = [
+        [ctx.button(f.zh, "staff.field", field=f.key) for f in offered[i : i + 2]]
+        for i in range(0, len(offered), 2)
+    ]
+    rows.append(
+        [
+            ctx.button(_withdraw_label(target), "staff.correct_done", withdraw=True),
+            ctx.button("✅ 完成更正", "staff.correct_done", withdraw=False),
+        ]
+    )
+    rows.append([ctx.button("取消", "staff.item", kind="objection", item_id=data["item_id"])])
+    ctx.say("\n".join(lines), rows)
+
+
 @registry.action("staff.field")
 async def on_field(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "decide.propose")
     if ctx.state.state not in ("staff.correct", "staff.await_value"):
         raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")
-    field = payload["field"]
-    ctx.goto("staff.await_value", **{**ctx.state.data, "field": field})
-    hint = {
-        "decision_date": "（格式 2026-05-10）",
-        "fine_wan": "（数字）",
-        "severity": "（轻微 / 一般 / 严重）",
-    }.get(field, "")
-    ctx.say(f"请输入新的「{EDITABLE[field]}」{hint}：")
+    target = await _target(ctx, ctx.state.data)
+    fact = corrections.fact_of(target, str(payload["field"]))
+    ctx.goto("staff.await_value", **{**ctx.state.data, "field": fact.key})
+    current = corrections.show(fact.key, getattr(target, fact.key))
+    hint = f"（{fact.hint}）" if fact.hint else ""
+    rows = [[ctx.button(c, "staff.value", text=c) for c in fact.choices]] if fact.choices else []
+    rows.append([ctx.button("⬅️ 返回", "staff.correct_back")])
+    ask = "请选择" if fact.choices else "请输入"
+    ctx.say(f"「{fact.zh}」现为：{current}\n{ask}新的「{fact.zh}」{hint}：", rows)
+
+
+@registry.action("staff.value")
+async def on_value_button(ctx: Ctx, payload: dict) -> None:
+    await on_value(ctx, str(payload["text"]))
+
+
+@registry.action("staff.correct_back")
+async def on_correct_back(ctx: Ctx, _: dict) -> None:
+    require(ctx.identity.staff, "decide.propose")
+    if ctx.state.state not in ("staff.correct", "staff.await_value"):
+        raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")
+    ctx.goto("staff.correct", **{k: v for k, v in ctx.state.data.items() if k != "field"})
+    await _correction_screen(ctx)
 
 
 @registry.on_text("staff.await_value")
 async def on_value(ctx: Ctx, text: str) -> None:
     require(ctx.identity.staff, "decide.propose")
+    if ctx.state.state != "staff.await_value":
+        raise UserError("请先选择要修改的项目。", "Pick the field to change first.")
     data = dict(ctx.state.data)
     field = data.pop("field")
-    value: object = text.strip()
-    try:
-        if field == "decision_date":
-            value = date.fromisoformat(str(value)).isoformat()
-        elif field == "fine_wan":
-            value = float(str(value))
-        elif field == "severity":
-            value = {"轻微": Severity.MINOR, "一般": Severity.GENERAL, "严重": Severity.SERIOUS}[str(value)]
-    except (ValueError, KeyError):
-        raise UserError(
-            f"「{EDITABLE[field]}」的格式不对，请重新输入。", "Wrong format; try again."
-        ) from None
-    changes = {**data.get("changes", {}), field: value}
+    target = await _target(ctx, data)
+    value = corrections.read(target, field, text, ctx.today)  # UserError: asked again, state kept
+    changes = dict(data.get("changes", {}))
+    note = ""
+    if value == getattr(target, field):
+        changes.pop(field, None)
+        note = f"「{corrections.fact_of(target, field).zh}」与原记录相同，未作修改。"
+    else:
+        changes[field] = corrections.show(field, value)  # text the validator reads back: JSON-safe
     ctx.goto("staff.correct", **{**data, "changes": changes})
-    shown = "；".join(f"{EDITABLE[k]} → {v}" for k, v in changes.items())
-    rows = [[ctx.button(label, "staff.field", field=f)] for f, label in EDITABLE.items()]
-    rows.append([ctx.button("✅ 完成更正", "staff.correct_done", withdraw=False)])
-    ctx.say(f"待更正：{shown}\n可继续修改其他字段，或点「完成更正」。", rows)
+    await _correction_screen(ctx, note)
 
 
 @registry.action("staff.correct_done")
@@ -339,8 +404,13 @@ async def on_correct_done(ctx: Ctx, payload: dict) -> None:
     if ctx.state.state != "staff.correct" or "item_id" not in data:
         raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")
     changes = data.pop("changes", {})
-    if "decision_date" in changes:
-        changes["decision_date"] = date.fromisoformat(changes["decision_date"])
-    if not changes and not payload["withdraw"]:
-        raise UserError("还没有修改任何字段；如记录应撤销，请点「撤销该记录」。", "Nothing changed yet.")
-    await _execute(ctx, data, "", changes=changes or None, withdraw_record=bool(payload["withdraw"]))
+    withdraw = bool(payload["withdraw"])
+    if not changes and not withdraw:
+        raise UserError("还没有修改任何项目；如记录应撤销，请点「撤销」。", "Nothing changed yet.")
+    target = await _target(ctx, data)
+    planned = corrections.plan(
+        target, changes, withdraw=withdraw, today=ctx.today, calendar=ctx.services.calendar
+    )
+    if planned.problem is not None:
+        raise planned.problem
+    await _execute(ctx, data, "", changes=changes, withdraw_record=withdraw)

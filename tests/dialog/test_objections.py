@@ -70,7 +70,9 @@ async def test_objection_upheld_corrects_the_record_and_shows_the_change(demo: A
             )
         ).one()
     assert record.fine_wan == 0.1
-    assert notice.context["changes"] == {"fine_wan": ["0.2", "0.1"]}
+    assert [(c["label"], c["before"], c["after"]) for c in notice.context["changes"]] == [
+        ("罚款（万元）", "0.2", "0.1")
+    ]
     await user.send("/menu")
     await user.press("我的申请")
     await user.press("YY202611240001")

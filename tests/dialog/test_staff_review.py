@@ -120,7 +120,7 @@ async def test_reviewer_corrects_a_record_on_objection(demo: App) -> None:
     await reviewer.send("零点一")
     assert "格式不对" in reviewer.text
     await reviewer.send("0.1")
-    assert "罚款（万元） → 0.1" in reviewer.text
+    assert "罚款（万元）：0.2 → 0.1" in reviewer.text
     await reviewer.press("完成更正")
     assert "已更正" in reviewer.text
     async with demo.sessions() as s:
