@@ -1,5 +1,5 @@
-"""道路运输驾驶员诚信考核: the current cycle, points, the grade they lead to, past cycles.
-Rules: rules.DRIVER_* (domain-rules §12)."""
+"""道路运输驾驶员诚信考核: the current cycle, points, the grade they lead to, past cycles, and which
+deductions are under objection. Rules: rules.DRIVER_* (domain-rules §12)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from datetime import date, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import AssessmentCycle, DriverViolation, Subject
+from models import AssessmentCycle, DriverViolation, Objection, Subject
 from workflows import rules
+from workflows.applications import OPEN_STATUSES
 from workflows.calendar import add_months
 from workflows.errors import UserError
 
@@ -109,3 +110,14 @@ async def driver_assessment(session: AsyncSession, subject: Subject, today: date
         past=tuple(past),
         bands_verified=rules.DRIVER_GRADE_BANDS_SOURCE.verified,
     )
+
+
+async def violations_under_objection(session: AsyncSession, violation_ids: Sequence[int]) -> set[int]:
+    """Which of these deductions show 异议处理中. Their points still count meanwhile (§5 O6); an upheld
+    objection corrects or withdraws the deduction."""
+    if not violation_ids:
+        return set()
+    stmt = select(Objection.violation_id).where(
+        col(Objection.violation_id).in_(list(violation_ids)), col(Objection.status).in_(list(OPEN_STATUSES))
+    )
+    return {v for v in (await session.exec(stmt)).all() if v is not None}

@@ -1,16 +1,19 @@
 """An enterprise's credit records: publicity windows and when (or why not) each can be repaired.
-Periods and regimes: rules.REGIMES (domain-rules §4)."""
+Periods and regimes: rules.REGIMES (domain-rules §4). `repair_standing` is what a repair application
+would meet today (repair.start's checks, in its order), so the list never promises what start refuses."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import CreditRecord, RecordKind, RecordStatus, Severity
+from models import ApplicationStatus, CreditRecord, RecordKind, RecordStatus, RepairApplication, Severity
 from workflows import rules
+from workflows.applications import status_label
 from workflows.calendar import WorkdayCalendar, add_months
 
 
@@ -44,6 +47,8 @@ class RepairEligibility:
     accepted_on: date | None  # an application on a non-working day is accepted the next working day
     zh: str
     en: str
+    waits_for_date_only: bool = False  # nothing but the minimum period stands in the way
+    application_id: int | None = None  # a repair application already open for the record
 
 
 def repair_eligibility(record: CreditRecord, today: date, calendar: WorkdayCalendar) -> RepairEligibility:
@@ -74,8 +79,12 @@ def repair_eligibility(record: CreditRecord, today: date, calendar: WorkdayCalen
     from_date = window.min_end + timedelta(days=1) if window.min_end > window.start else window.start
     fulfilled = record.obligations_fulfilled_on
     if fulfilled is None:
-        zh = "须先履行行政处罚决定的义务（如缴纳罚款、完成整改）"
-        en = "The penalty's obligations (fine, rectification) must be fulfilled first"
+        if record.kind == RecordKind.PENALTY:
+            zh = "须先履行行政处罚决定的义务（如缴纳罚款、完成整改）"
+            en = "The penalty's obligations (fine, rectification) must be fulfilled first"
+        else:  # 严重失信主体名单, 违背信用承诺: §4.3 condition (2), the behaviour corrected
+            zh = "须先纠正失信行为、履行相关法定义务，并经认定单位登记"
+            en = "The behaviour must be corrected and the obligations fulfilled (recorded by the authority) first"
         if from_date > today:
             zh += f"；最短公示期 {window.min_end} 届满，{from_date} 起可申请。"
             en += f"; the minimum period ends {window.min_end}, apply from {from_date}."
@@ -94,6 +103,7 @@ def repair_eligibility(record: CreditRecord, today: date, calendar: WorkdayCalen
             accepted_on,
             f"最短公示期 {window.min_end} 届满，{from_date} 起可申请修复{note_zh}。",
             f"The minimum period ends {window.min_end}; apply from {from_date}{note_en}.",
+            waits_for_date_only=True,
         )
     return RepairEligibility(
         True,
@@ -102,6 +112,80 @@ def repair_eligibility(record: CreditRecord, today: date, calendar: WorkdayCalen
         f"现在即可申请修复{note_zh}。",
         f"You can apply for repair now{note_en}.",
     )
+
+
+def repair_standing(
+    record: CreditRecord,
+    today: date,
+    calendar: WorkdayCalendar,
+    *,
+    application: RepairApplication | None,
+    refusal: str | None,
+) -> RepairEligibility:
+    """Pure: what a repair application for this record meets today, checked in repair.start's order —
+    an application already open for it, the record's own eligibility, then the subject's refusal
+    grounds (rules.REPAIR_*: local rules [F]/[S], so the text carries UNVERIFIED_NOTE)."""
+    if application is not None and application.status == ApplicationStatus.DRAFT:
+        # repair.start resumes a draft whatever else holds.
+        return RepairEligibility(
+            True,
+            None,
+            None,
+            "已有未提交的修复申请草稿，可继续填写。",
+            "A repair draft is waiting; continue it.",
+        )
+    if application is not None:
+        label = status_label(application.status)
+        if application.status == ApplicationStatus.NEEDS_MORE:
+            zh = f"修复申请待补正（{application.ref_no}），请在「我的申请」中上传补正材料。"
+        else:
+            zh = f"修复申请审核中（{application.ref_no}，{label}），请勿重复申请。"
+        en = f"Repair application {application.ref_no} is {status_label(application.status, 'en')}."
+        return RepairEligibility(False, None, None, zh, en, application_id=application.id)
+    elig = repair_eligibility(record, today, calendar)
+    if refusal is None or elig.from_date is None:
+        return elig
+    refused_zh = f"{refusal}，不予受理修复申请（{rules.UNVERIFIED_NOTE}）"
+    refused_en = "a configured refusal ground applies (the deciding authority's answer prevails)"
+    if elig.eligible_now:
+        return replace(elig, eligible_now=False, zh=f"{refused_zh}。", en=f"Refused: {refused_en}.")
+    return replace(
+        elig,
+        waits_for_date_only=False,
+        zh=f"目前{refused_zh}；另，{elig.zh}",
+        en=f"Refused now: {refused_en}. Also: {elig.en}",
+    )
+
+
+async def repair_standings(
+    session: AsyncSession, records: Sequence[CreditRecord], today: date, calendar: WorkdayCalendar
+) -> dict[int, RepairEligibility]:
+    """repair_standing for each record (by id), with the same queries repair.start runs."""
+    from workflows import repair  # imported here: repair imports this module
+
+    grounds: dict[int, str | None] = {}
+    standings: dict[int, RepairEligibility] = {}
+    for record in records:
+        if record.id is None:
+            continue
+        if record.subject_id not in grounds:  # the refusal grounds are the subject's, not the record's
+            grounds[record.subject_id] = await repair.refusal_ground(session, record.subject_id, today)
+        standings[record.id] = repair_standing(
+            record,
+            today,
+            calendar,
+            application=await repair.open_application(session, record.id),
+            refusal=grounds[record.subject_id],
+        )
+    return standings
+
+
+async def published_records(session: AsyncSession, subject_id: int) -> list[CreditRecord]:
+    """The subject's records still 公示中: what its credit class is read from (lookup.credit_class)."""
+    stmt = select(CreditRecord).where(
+        CreditRecord.subject_id == subject_id, CreditRecord.status == RecordStatus.PUBLISHED
+    )
+    return list((await session.exec(stmt)).all())
 
 
 async def subject_records(

@@ -6,7 +6,7 @@ from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import require_subject
 from workflows import rules
-from workflows.assessment import driver_assessment
+from workflows.assessment import driver_assessment, violations_under_objection
 from workflows.validation import mask_id_number, mask_name
 
 
@@ -43,12 +43,25 @@ async def show_assessment(ctx: Ctx, _: dict) -> None:
         )
     lines.append("")
     if report.deductions:
+        disputed = await violations_under_objection(
+            ctx.session, [d.violation_id for d in report.deductions if d.violation_id is not None]
+        )
         lines.append(ctx.t("本周期违章记录：", "Violations this cycle:"))
         for i, d in enumerate(report.deductions, 1):
+            by = f"（{d.authority}）" if d.authority else ""
+            by_en = f" ({d.authority})" if d.authority else ""
+            line = ctx.t(
+                f"{i}. {d.occurred_on} {d.item}，扣 {d.points} 分{by}",
+                f"{i}. {d.occurred_on} {d.item}: {d.points} points{by_en}",
+            )
+            if d.violation_id in disputed:
+                line += ctx.t(" · ⚖️ 异议处理中", " · ⚖️ under objection")
+            lines.append(line)
+        if disputed:
             lines.append(
                 ctx.t(
-                    f"{i}. {d.occurred_on} {d.item}，扣 {d.points} 分（{d.authority}）",
-                    f"{i}. {d.occurred_on} {d.item}: {d.points} points ({d.authority})",
+                    "※ 异议处理期间扣分照常计入；异议成立的，按核查结果更正或撤销该项扣分。",
+                    "※ Points under objection count until the objection is decided.",
                 )
             )
     else:

@@ -1,4 +1,5 @@
-"""Enterprise: 我的信用记录 — records with class, publicity window and when each can be repaired."""
+"""Enterprise: 我的信用记录 — its credit class and what it means, then the records with class, publicity
+window and whether each can be repaired: the same checks a repair application meets, or why not."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ from bot.dialogs import registry
 from bot.dialogs.common import require_subject
 from bot.replies import Button
 from models import CreditRecord, RecordKind, RecordStatus
-from workflows import labels
+from workflows import labels, rules
+from workflows.credit_class import MEASURES_EN, CreditStanding, subject_standing
 from workflows.errors import UserError
 from workflows.fulfilment import open_declaration
 from workflows.objections import records_under_objection
-from workflows.records import publicity_window, record_of_subject, repair_eligibility, subject_records
+from workflows.records import (
+    RepairEligibility,
+    publicity_window,
+    record_of_subject,
+    repair_standings,
+    subject_records,
+)
 
 PAGE_SIZE = 5
 
@@ -20,7 +28,69 @@ def _subject_id(ctx: Ctx) -> int:
     return require_subject(ctx, "enterprise").id or 0
 
 
-def _summary(ctx: Ctx, n: int, r: CreditRecord, disputed: bool = False) -> str:
+def _repair_line(ctx: Ctx, elig: RepairEligibility) -> str:
+    if elig.eligible_now:
+        return ctx.t(f"   ✅ 可申请修复：{elig.zh}", f"   ✅ Repair: {elig.en}")
+    if elig.application_id is not None:
+        return ctx.t(f"   🕓 {elig.zh}", f"   🕓 {elig.en}")
+    if elig.waits_for_date_only:
+        return ctx.t(
+            f"   ⏳ {elig.from_date} 起可申请修复。{elig.zh}",
+            f"   ⏳ Repair from {elig.from_date}. {elig.en}",
+        )
+    if elig.from_date is None:
+        return ctx.t(f"   ⛔ 不可申请修复：{elig.zh}", f"   ⛔ No repair: {elig.en}")
+    return ctx.t(f"   ⛔ 暂不能申请修复：{elig.zh}", f"   ⛔ Not yet: {elig.en}")
+
+
+def _standing_lines(ctx: Ctx, st: CreditStanding) -> list[str]:
+    """信用分类：X（含义）· 监管 · 可享 — one short section at the top of the records."""
+    grade = ctx.t(f"；信用评价：{st.grade}", f"; evaluation grade {st.grade}") if st.grade else ""
+    lines = [
+        ctx.t(
+            f"🏷 信用分类：{st.credit_class}（{st.meaning.zh}）{grade}",
+            f"🏷 Credit class: {st.meaning.name_en} ({st.meaning.en}){grade}",
+        )
+    ]
+    measures = ctx.t("、".join(st.measures), ", ".join(MEASURES_EN.get(m, m) for m in st.measures))
+    lines.append(
+        ctx.t(
+            f"监管：双随机抽查比例 {st.sample_rate:.0%}" + (f"；{measures}" if measures else ""),
+            f"Supervision: random inspection ratio {st.sample_rate:.0%}"
+            + (f"; {measures}" if measures else ""),
+        )
+    )
+    if st.xinyi or st.rewards:
+        xinyi = "、".join(b.name for b in st.xinyi)
+        rewards = "、".join(b.name for b in st.rewards)
+        lines.append(
+            ctx.t(
+                f"可享：信易+（{xinyi}）；{rewards}，具体措施以当地公布为准",
+                "Benefits: Xinyi+ ("
+                + ", ".join(b.en for b in st.xinyi)
+                + "); "
+                + ", ".join(b.en for b in st.rewards)
+                + ", as published locally",
+            )
+        )
+    else:
+        lines.append(
+            ctx.t(
+                "可享：信易+ 激励面向守信主体；记录修复或公示期满撤下后，分类随之更新",
+                "Benefits: Xinyi+ is for trustworthy subjects; the class updates once records are repaired or expire",
+            )
+        )
+    if not st.verified:
+        lines.append(
+            ctx.t(
+                f"※ 分类规则与抽查比例为暂定参考，{rules.UNVERIFIED_NOTE}。",
+                "※ Class rule and ratio are provisional; the deciding authority's answer prevails.",
+            )
+        )
+    return lines
+
+
+def _summary(ctx: Ctx, n: int, r: CreditRecord, elig: RepairEligibility, disputed: bool = False) -> str:
     head = (
         f"{n}. {labels.label(labels.RECORD_KIND, r.kind, ctx.lang)} · "
         f"{labels.label(labels.SEVERITY, r.severity, ctx.lang)} · {labels.label(labels.RECORD_STATUS, r.status, ctx.lang)}"
@@ -52,18 +122,7 @@ def _summary(ctx: Ctx, n: int, r: CreditRecord, disputed: bool = False) -> str:
                     f"   Not published in principle; at most until {window.max_end} ({window.regime.key})",
                 )
             )
-    elig = repair_eligibility(r, ctx.today, ctx.services.calendar)
-    if elig.eligible_now:
-        lines.append(ctx.t(f"   ✅ 可申请修复：{elig.zh}", f"   ✅ Repair: {elig.en}"))
-    elif elig.from_date is not None:
-        lines.append(
-            ctx.t(
-                f"   ⏳ {elig.from_date} 起可申请修复。{elig.zh}",
-                f"   ⏳ Repair from {elig.from_date}. {elig.en}",
-            )
-        )
-    else:
-        lines.append(ctx.t(f"   ⛔ 不可申请修复：{elig.zh}", f"   ⛔ No repair: {elig.en}"))
+    lines.append(_repair_line(ctx, elig))
     return "\n".join(lines)
 
 
@@ -72,23 +131,29 @@ async def list_records(ctx: Ctx, payload: dict) -> None:
     subject_id = _subject_id(ctx)
     page = max(int(payload.get("page", 0)), 0)
     records, total = await subject_records(ctx.session, subject_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+    # The class section belongs to the first paragraph: tests and users count records by paragraph.
+    standing = (
+        _standing_lines(ctx, await subject_standing(ctx.session, subject_id, ctx.today)) if page == 0 else []
+    )
     if total == 0:
         ctx.say(
-            ctx.t("📋 暂无信用记录。", "📋 No credit records."),
+            "\n".join([ctx.t("📋 暂无信用记录。", "📋 No credit records."), *standing]),
             [[ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")]],
             edit=True,
         )
         return
     pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
     first = page * PAGE_SIZE + 1
-    text = [
-        ctx.t(
-            f"📋 我的信用记录（共 {total} 条，第 {page + 1}/{pages} 页）",
-            f"📋 My credit records ({total}, page {page + 1}/{pages})",
-        )
-    ]
+    header = ctx.t(
+        f"📋 我的信用记录（共 {total} 条，第 {page + 1}/{pages} 页）",
+        f"📋 My credit records ({total}, page {page + 1}/{pages})",
+    )
+    text = ["\n".join([header, *standing])]
     disputed = await records_under_objection(ctx.session, [r.id for r in records if r.id is not None])
-    text += [_summary(ctx, first + i, r, r.id in disputed) for i, r in enumerate(records)]
+    standings = await repair_standings(ctx.session, records, ctx.today, ctx.services.calendar)
+    text += [
+        _summary(ctx, first + i, r, standings[r.id or 0], r.id in disputed) for i, r in enumerate(records)
+    ]
     rows: list[list[Button]] = [
         [
             ctx.button(
@@ -117,7 +182,8 @@ async def record_detail(ctx: Ctx, payload: dict) -> None:
     if record is None:
         raise UserError("找不到这条记录，或它不属于您绑定的企业。", "Record not found for your enterprise.")
     disputed = await records_under_objection(ctx.session, [record.id or 0])
-    lines = [_summary(ctx, 1, record, bool(disputed)).removeprefix("1. ")]
+    elig = (await repair_standings(ctx.session, [record], ctx.today, ctx.services.calendar))[record.id or 0]
+    lines = [_summary(ctx, 1, record, elig, bool(disputed)).removeprefix("1. ")]
     for zh, en, value in (
         ("处罚类别", "Penalty type", record.penalty_type),
         ("罚款（万元）", "Fine (10k yuan)", record.fine_wan),
@@ -161,9 +227,13 @@ async def record_detail(ctx: Ctx, payload: dict) -> None:
         actions.append(
             ctx.button(ctx.t("🛠 申请修复", "🛠 Apply for repair"), "repair.start", record_id=record.id)
         )
+    if elig.application_id is not None:
+        actions.append(
+            ctx.button(ctx.t("📂 修复进度", "📂 Repair status"), "repair.status", app_id=elig.application_id)
+        )
     if record.status == RecordStatus.PUBLISHED:
         actions.append(ctx.button(ctx.t("⚖️ 提出异议", "⚖️ Object"), "objection.start", record_id=record.id))
-    rows = [actions] if actions else []
+    rows = [actions[i : i + 2] for i in range(0, len(actions), 2)]
     rows.append(
         [
             ctx.button(ctx.t("⬅️ 返回列表", "⬅️ Back"), "records.list", page=payload.get("page", 0)),
