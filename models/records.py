@@ -38,7 +38,8 @@ class CreditRecord(SQLModel, table=True):
         Index("ix_credit_record_status_end", "status", "publicity_end"),  # daily auto take-down
         # Measured by bench/sweep.py at 1M records: the risk scan's windows (index-only), the repair-
         # opportunity windows, and the obligations / dishonesty-list lookups.
-        Index("ix_credit_record_kind_date", "kind", "decision_date", "subject_id", "authority"),
+        # status last: the scan skips withdrawn records and stays index-only (issue #9).
+        Index("ix_credit_record_kind_date", "kind", "decision_date", "subject_id", "authority", "status"),
         Index("ix_credit_record_kind_status_date", "kind", "status", "decision_date"),
         Index("ix_credit_record_kind_status_fulfilled", "kind", "status", "obligations_fulfilled_on"),
         # An import finds its rows by 行政处罚决定书文号 (+ subject): the natural key (bench/import.py).

@@ -41,6 +41,11 @@ class PermanentFailure(DeliveryError):
     """Blocked by the user, chat not found, message rejected: never retried."""
 
 
+class RecipientGone(PermanentFailure):
+    """The chat cannot be written to any more (blocked the bot, deleted, bot removed): besides this
+    message, the chat's bindings end, so nothing more is queued for it."""
+
+
 class Sender(Protocol):
     channel: str
 

@@ -6,7 +6,9 @@ Guarantees (design: Scheduler and delivery):
 - an outcome is recorded only by the instance that still holds the claim;
 - a crash between send and mark leaves the row `sending`; after the lease it is claimed again, so at
   most the rows in flight are repeated and none is lost;
-- an instance never starts a send after its lease ran out (the row may belong to someone else by then).
+- an instance never starts a send after its lease ran out (the row may belong to someone else by then);
+- what an outcome means beyond its row (a chat gone ends its bindings; 三书同达 served or undeliverable;
+  a failed legal notice reported) is written in the transaction that records the outcome, so once.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from notifications.delivery import (
     OutgoingButton,
     OutgoingMessage,
     PermanentFailure,
+    RecipientGone,
     RetryLater,
     Sender,
     TransientFailure,
@@ -40,7 +43,7 @@ from notifications.delivery import (
 from notifications.limits import RateLimiter
 from notifications.render import Renderer, RenderError
 from workflows.clock import Clock, to_local, utc_now
-from workflows.notices import notify_staff
+from workflows.notices import SANSHU_KIND, end_bindings_of_gone_chat, notify_staff, settle_sanshu
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ class _Outcome:
     error: str | None = None
     next_attempt_at: datetime | None = None
     attempted: bool = True  # counts toward max_attempts (a 429 and a muted chat do not)
+    chat_gone: bool = False  # the chat blocked the bot or no longer exists
 
 
 def backoff_seconds(attempts: int, rng: random.Random) -> float:
@@ -262,6 +266,8 @@ class Dispatcher:
             return _Outcome(OutboxStatus.PENDING, str(err), retry_at, attempted=False)
         except TransientFailure as err:
             return self._retry_or_fail(row, str(err) or type(err).__name__)
+        except RecipientGone as err:
+            return _Outcome(OutboxStatus.FAILED, str(err) or type(err).__name__, chat_gone=True)
         except PermanentFailure as err:
             return _Outcome(OutboxStatus.FAILED, str(err) or type(err).__name__)
         except Exception as err:  # a Sender breaking its contract (even with an OSError) is not a DB outage
@@ -348,9 +354,28 @@ class Dispatcher:
                     "outbox %s: claimed by another dispatcher; %s not recorded", row.id, outcome.status
                 )
                 return False
-            if outcome.status == OutboxStatus.FAILED and row.legally_required:
-                await self._report_failure(session, row, outcome.error or "")
+            await self._settle(session, row, outcome)
         return True
+
+    async def _settle(self, session: AsyncSession, row: OutboxMessage, outcome: _Outcome) -> None:
+        """What the outcome means beyond the row, in the transaction that records it (so exactly once)."""
+        now = utc_now(self.clock)
+        if outcome.chat_gone:
+            await end_bindings_of_gone_chat(session, row.channel, row.chat_id, reason=outcome.error or "")
+        if row.kind == SANSHU_KIND and outcome.status in (OutboxStatus.SENT, OutboxStatus.FAILED):
+            # 三书同达: served once a chat has all three; undeliverable goes to whoever recorded it.
+            await settle_sanshu(session, row, now=now, chat_gone=outcome.chat_gone)
+        elif outcome.status == OutboxStatus.FAILED and row.legally_required:
+            await self._report_failure(session, row, outcome.error or "")
+        if outcome.chat_gone and row.legally_required:
+            # Free the key: binding this chat again serves the notice again (it was never delivered).
+            suffix = f"|gone:{row.id}"
+            conn = await session.connection()
+            await conn.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == row.id)
+                .values(dedupe_key=row.dedupe_key[: 200 - len(suffix)] + suffix)
+            )
 
     async def _report_failure(self, session: AsyncSession, row: OutboxMessage, error: str) -> None:
         """A legally required notice that cannot be delivered must be served another way: tell the admins."""

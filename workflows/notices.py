@@ -1,8 +1,11 @@
 """Writing notices to people into the outbox, in the same transaction as the fact that causes them.
-Templates are referenced by name; notifications/ renders and delivers them."""
+Templates are referenced by name; notifications/ renders and delivers them. Also what a delivery outcome
+means for the domain: a chat that is gone loses its bindings, and a record is served (三书同达, §6) only
+once one chat has received all three notices."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -11,7 +14,26 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import ChatBinding, OutboxMessage, OutboxStatus, Staff, utcnow
+from models import (
+    AlertGroup,
+    AuditEntry,
+    ChatBinding,
+    CreditRecord,
+    DataTransfer,
+    OutboxMessage,
+    OutboxStatus,
+    RecordStatus,
+    Staff,
+    StaffRole,
+    Subject,
+    utcnow,
+)
+from workflows.audit import log_change
+
+log = logging.getLogger(__name__)
+
+SANSHU_KIND = "sanshu"  # the outbox kind of the three 三书同达 notices (workflows/penalties.py)
+UNDELIVERABLE_TEMPLATE = "notice_undeliverable"
 
 
 def notice_button(label: str, label_en: str, action: str, **payload: Any) -> dict[str, Any]:
@@ -93,12 +115,23 @@ async def subject_chats(session: AsyncSession, subject_id: int) -> list[ChatBind
     return list((await session.exec(stmt)).all())
 
 
+def chat_key(event_key: str, channel: str, chat_id: str) -> str:
+    """The dedupe key of one event's notice to one chat."""
+    return f"{event_key}|{channel}:{chat_id}"
+
+
+def sanshu_event_key(record_id: int, template: str) -> str:
+    return f"record:{record_id}:{template}"
+
+
 def rows_for_chats(
     chats: Iterable[tuple[str, str]], *, event_key: str, **fields: Any
 ) -> list[dict[str, Any]]:
     """One row per chat; the key (event, occasion, recipient) makes a repeated call write nothing new."""
     return [
-        outbox_row(channel=channel, chat_id=chat_id, dedupe_key=f"{event_key}|{channel}:{chat_id}", **fields)
+        outbox_row(
+            channel=channel, chat_id=chat_id, dedupe_key=chat_key(event_key, channel, chat_id), **fields
+        )
         for channel, chat_id in chats
     ]
 
@@ -111,10 +144,181 @@ async def notify_subject(session: AsyncSession, subject_id: int, *, event_key: s
     )
 
 
+async def staff_chats(session: AsyncSession, staff: Staff) -> list[ChatBinding]:
+    stmt = select(ChatBinding).where(ChatBinding.staff_id == staff.id, col(ChatBinding.active).is_(True))
+    return list((await session.exec(stmt)).all())
+
+
 async def notify_staff(session: AsyncSession, staff: Staff, *, event_key: str, **fields: Any) -> int:
     """Every chat bound to the staff member."""
-    stmt = select(ChatBinding).where(ChatBinding.staff_id == staff.id, col(ChatBinding.active).is_(True))
-    chats = [(b.channel, b.chat_id) for b in (await session.exec(stmt)).all()]
+    chats = [(b.channel, b.chat_id) for b in await staff_chats(session, staff)]
     return await enqueue_many(
         session, rows_for_chats(chats, event_key=event_key, staff_id=staff.id, **fields)
     )
+
+
+# -- delivery outcomes: the dispatcher calls these in the transaction that records the outcome ------
+
+
+async def end_bindings_of_gone_chat(session: AsyncSession, channel: str, chat_id: str, *, reason: str) -> int:
+    """The chat blocked the bot, was deleted or removed the bot: its bindings end, so nothing more is
+    queued for it and no record counts as served there. Binding again (a new code) restores it."""
+    stmt = select(ChatBinding).where(
+        ChatBinding.channel == channel, ChatBinding.chat_id == chat_id, col(ChatBinding.active).is_(True)
+    )
+    bindings = list((await session.exec(stmt)).all())
+    for binding in bindings:
+        binding.active = False
+        await log_change(
+            session,
+            actor="system",
+            action="binding.chat_gone",
+            entity="chat_binding",
+            entity_id=binding.id,
+            subject_id=binding.subject_id,
+            before={"active": True},
+            after={"active": False, "staff_id": binding.staff_id, "reason": reason[:300]},
+        )
+    # An alert group that removed the bot stops being one (an admin registers it again if it comes back).
+    groups = (
+        await session.exec(
+            select(AlertGroup).where(
+                AlertGroup.channel == channel, AlertGroup.chat_id == chat_id, col(AlertGroup.active).is_(True)
+            )
+        )
+    ).all()
+    for group in groups:
+        group.active = False
+        await log_change(
+            session,
+            actor="system",
+            action="alert_group.chat_gone",
+            entity="alert_group",
+            entity_id=group.id,
+            before={"active": True},
+            after={"active": False, "reason": reason[:300]},
+        )
+    return len(bindings)
+
+
+def _staff_id(actor: str) -> int | None:
+    kind, _, number = actor.partition(":")
+    return int(number) if kind == "staff" and number.isdigit() else None
+
+
+async def recorded_by(session: AsyncSession, record: CreditRecord) -> Staff | None:
+    """The staff member who recorded the record: its origin ("staff:3"), else the actor of its
+    record.create audit entry, else whoever ran the import it came from; None for cli, demo, unknown."""
+    staff_id = _staff_id(record.origin)
+    if staff_id is None:
+        created = (
+            await session.exec(
+                select(AuditEntry.actor).where(
+                    AuditEntry.subject_id == record.subject_id,
+                    AuditEntry.action == "record.create",
+                    AuditEntry.entity == "credit_record",
+                    AuditEntry.entity_id == str(record.id),
+                )
+            )
+        ).first()
+        staff_id = _staff_id(created or "")
+    origin, _, transfer_id = record.origin.partition(":")
+    if staff_id is None and origin == "import" and transfer_id.isdigit():
+        transfer = await session.get(DataTransfer, int(transfer_id))
+        staff_id = _staff_id(transfer.actor) if transfer is not None else None
+    return await session.get(Staff, staff_id) if staff_id is not None else None
+
+
+async def settle_sanshu(session: AsyncSession, row: OutboxMessage, *, now: datetime, chat_gone: bool) -> None:
+    """One of a record's 三书 notices was delivered, or failed for good. The record is served
+    (notices_served_at) from when the first chat had all three; once no chat can get all three any
+    more it is not served, and whoever recorded it is told to serve it another way (post, in person)."""
+    from workflows.penalties import SANSHU_TEMPLATES  # penalties imports this module
+
+    record_id = row.context.get("record_id")
+    if row.kind != SANSHU_KIND or not isinstance(record_id, int):
+        return
+    # The lock orders the outcomes of one record's notices (several chats, several dispatchers).
+    record = await session.get(CreditRecord, record_id, with_for_update=True, populate_existing=True)
+    if record is None:
+        return
+    bound = await session.exec(
+        select(ChatBinding.channel, ChatBinding.chat_id).where(ChatBinding.subject_id == record.subject_id)
+    )
+    chats = {(row.channel, row.chat_id), *((channel, chat_id) for channel, chat_id in bound.all())}
+    keys = [
+        chat_key(sanshu_event_key(record_id, template), channel, chat_id)
+        for template in SANSHU_TEMPLATES
+        for channel, chat_id in chats
+    ]
+    rows = (await session.exec(select(OutboxMessage).where(col(OutboxMessage.dedupe_key).in_(keys)))).all()
+    by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
+    for found in rows:
+        by_chat.setdefault((found.channel, found.chat_id), []).append(found)
+    complete = [  # when each chat that has all three got the last of them
+        max(r.sent_at or now for r in chat_rows)
+        for chat_rows in by_chat.values()
+        if len(chat_rows) == len(SANSHU_TEMPLATES) and all(r.status == OutboxStatus.SENT for r in chat_rows)
+    ]
+    if complete:
+        await _mark_served(session, record, min(complete))
+        return
+    in_flight = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT)
+    if any(
+        len(chat_rows) == len(SANSHU_TEMPLATES) and all(r.status in in_flight for r in chat_rows)
+        for chat_rows in by_chat.values()
+    ):
+        return  # another chat may still get all three
+    await _mark_served(session, record, None)
+    if record.status == RecordStatus.WITHDRAWN:  # a revoked decision needs no serving
+        return
+    # One notice per round of serving (the rows written together), however many of its rows fail.
+    served_round = max(r.created_at for r in rows) if rows else row.created_at
+    if not await _tell_recorder(session, record, served_round, chat_gone=chat_gone, now=now):
+        log.info("record %s: 三书 undeliverable; reported already or no staff chat to report to", record.id)
+
+
+async def _mark_served(session: AsyncSession, record: CreditRecord, served_at: datetime | None) -> None:
+    if record.notices_served_at == served_at:
+        return
+    before = record.notices_served_at
+    record.notices_served_at = served_at
+    await log_change(
+        session,
+        actor="system",
+        action="record.notices_served" if served_at else "record.notices_unserved",
+        entity="credit_record",
+        entity_id=record.id,
+        subject_id=record.subject_id,
+        before={"notices_served_at": jsonable(before)},
+        after={"notices_served_at": jsonable(served_at)},
+    )
+
+
+async def _tell_recorder(
+    session: AsyncSession, record: CreditRecord, served_round: datetime, *, chat_gone: bool, now: datetime
+) -> int:
+    """The staff member who recorded the record, or every active admin when that one cannot be reached;
+    returns the outbox rows written (0 also when this round was reported already)."""
+    subject = await session.get(Subject, record.subject_id)
+    fields: dict[str, Any] = {
+        "event_key": f"record:{record.id}:undeliverable:{served_round:%Y%m%d%H%M%S%f}",
+        "template": UNDELIVERABLE_TEMPLATE,
+        "context": {
+            "decision_no": record.decision_no,
+            "decision_date": record.decision_date,
+            "authority": record.authority,
+            "subject_name": subject.name if subject else "",
+            "chat_gone": chat_gone,
+        },
+        "kind": "undeliverable",
+        "legally_required": True,  # serving a decision is a duty: not mutable, and its failure is reported
+        "now": now,
+    }
+    recorder = await recorded_by(session, record)
+    if recorder is not None and recorder.active and await staff_chats(session, recorder):
+        recipients = [recorder]
+    else:
+        stmt = select(Staff).where(Staff.role == StaffRole.ADMIN, col(Staff.active).is_(True))
+        recipients = list((await session.exec(stmt)).all())
+    return sum([await notify_staff(session, staff, **fields) for staff in recipients])

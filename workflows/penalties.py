@@ -5,6 +5,7 @@ Rules: domain-rules §2, §4, §6."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -17,25 +18,64 @@ from workflows.applications import set_deadline
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
 from workflows.errors import UserError
-from workflows.notices import notice_button, notify_subject, subject_chats
-from workflows.records import publicity_window, repair_eligibility
+from workflows.notices import SANSHU_KIND, notice_button, notify_subject, sanshu_event_key, subject_chats
+from workflows.records import PublicityWindow, publicity_window, repair_eligibility
 
 # 三书同达 (Wenshui 2024 plan item 10 [P]); the third notice's official definition was not found (§6).
 SANSHU_TEMPLATES = ("sanshu_decision", "sanshu_repair_notice", "sanshu_objection_notice")
+
+
+@dataclass(frozen=True)
+class PenaltyTerms:
+    """What a penalty's facts decide: its 失信程度 and its publicity window (§4.2)."""
+
+    severity: Severity
+    window: PublicityWindow | None  # None: evaluation grades are not published as 失信信息
+
+    @property
+    def publicity_end(self) -> date | None:
+        return self.window.max_end if self.window else None
+
+
+def penalty_terms(
+    kind: RecordKind,
+    decision_date: date,
+    *,
+    severity: Severity | None = None,
+    penalty_type: str | None = None,
+    fine_wan: float | None = None,
+    procedure: str | None = None,
+    stated_end: date | None = None,
+) -> PenaltyTerms:
+    """The class the authority stated, or the configured table's (rules.classify_penalty), and the window
+    from the decision date; `stated_end` is a 公示截止期 the source system gave. Recording a penalty and
+    correcting one (workflows/corrections.py) both come here, so their dates cannot drift apart."""
+    if severity is None:
+        severity = rules.classify_penalty(penalty_type, fine_wan, procedure)
+    return PenaltyTerms(severity, publicity_window(kind, severity, decision_date, stated_end))
+
+
+def publication_due(decision_date: date, calendar: WorkdayCalendar) -> date:
+    """双公示 within 7 working days of the decision (§2 P1)."""
+    return calendar.add_workdays(decision_date, rules.PUBLICATION_WORKDAYS)
 
 
 async def record_penalty(
     session: AsyncSession, *, actor: str, calendar: WorkdayCalendar, now: datetime, today: date, **fields: Any
 ) -> CreditRecord:
     """Store a penalty decision, open its 7-working-day publication deadline and serve 三书同达."""
-    if fields.get("severity") is None:
-        fields["severity"] = rules.classify_penalty(
-            fields.get("penalty_type"), fields.get("fine_wan"), fields.get("procedure")
-        )
+    terms = penalty_terms(
+        RecordKind.PENALTY,
+        fields["decision_date"],
+        severity=fields.get("severity"),
+        penalty_type=fields.get("penalty_type"),
+        fine_wan=fields.get("fine_wan"),
+        procedure=fields.get("procedure"),
+        stated_end=fields.get("publicity_end"),
+    )
+    fields["severity"] = terms.severity
+    fields["publicity_end"] = terms.publicity_end
     record = CreditRecord(kind=RecordKind.PENALTY, **fields)
-    window = publicity_window(record.kind, Severity(record.severity), record.decision_date)
-    assert window is not None
-    record.publicity_end = record.publicity_end or window.max_end
     session.add(record)
     await session.flush()
     await set_deadline(
@@ -44,7 +84,7 @@ async def record_penalty(
         ref_kind="credit_record",
         ref_id=record.id or 0,
         subject_id=record.subject_id,
-        due_on=calendar.add_workdays(record.decision_date, rules.PUBLICATION_WORKDAYS),
+        due_on=publication_due(record.decision_date, calendar),
     )
     await log_change(
         session,
@@ -102,20 +142,22 @@ async def serve_notices(
             [notice_button("⚖️ 提出异议", "⚖️ Object", "objection.start", record_id=record.id)]
         ],
     }
+    written = 0
     for template in SANSHU_TEMPLATES:
-        await notify_subject(
+        written += await notify_subject(
             session,
             record.subject_id,
-            event_key=f"record:{record.id}:{template}",
+            event_key=sanshu_event_key(record.id or 0, template),
             template=template,
             context=context,
             buttons=buttons.get(template),
             legally_required=True,
             now=now,
-            kind="sanshu",
+            kind=SANSHU_KIND,
         )
-    record.notices_served_at = now
-    return True
+    # Served is a fact of delivery, not of queueing: the dispatcher sets notices_served_at when a chat
+    # has received all three (workflows/notices.py), and clears it when none can.
+    return written > 0
 
 
 async def serve_pending_notices(

@@ -75,6 +75,7 @@ async def refusal_ground(session: AsyncSession, subject_id: int, today: date) ->
                 CreditRecord.subject_id == subject_id,
                 CreditRecord.kind == RecordKind.PENALTY,
                 CreditRecord.severity != Severity.MINOR,
+                CreditRecord.status != RecordStatus.WITHDRAWN,  # a revoked decision is no offence
                 CreditRecord.decision_date >= since,
             )
         )

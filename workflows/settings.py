@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     # A notice claimed by a dispatcher that died is sent again after this many seconds (at most the
     # messages in flight repeat; none is lost).
     outbox_lease_seconds: int = 300
+    # The 处罚机关 / 认定单位 named on records and notices: the bureau, unless a department is an authority
+    # of its own (AUTHORITIES='{"执法支队": "枣庄市交通运输综合行政执法支队"}'). Staff sections are not.
+    bureau_name: str = "枣庄市交通运输局"
+    authorities: dict[str, str] = {}
+
+    def authority_for(self, department: str | None) -> str:
+        return self.authorities.get(department or "", self.bureau_name)
 
 
 @lru_cache

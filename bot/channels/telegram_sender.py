@@ -1,5 +1,6 @@
 """The outbox's Telegram Sender over aiogram 3: renders an OutgoingMessage as Telegram calls and turns
-aiogram's errors into the delivery contract's RetryLater / TransientFailure / PermanentFailure."""
+aiogram's errors into the delivery contract's RetryLater / TransientFailure / PermanentFailure (RecipientGone
+when the chat itself is gone)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,13 @@ from notifications.delivery import (
     OutgoingButton,
     OutgoingMessage,
     PermanentFailure,
+    RecipientGone,
     RetryLater,
     TransientFailure,
 )
+
+# 400 answers that mean the chat itself is gone, not that this message was wrong (Bot API descriptions).
+CHAT_GONE_PHRASES = ("chat not found", "user not found", "group chat was deactivated", "peer_id_invalid")
 
 
 def _keyboard(rows: list[list[OutgoingButton]]) -> InlineKeyboardMarkup | None:
@@ -51,10 +56,12 @@ def delivery_error(err: Exception) -> DeliveryError | None:
     if isinstance(err, TelegramRetryAfter):
         return RetryLater(err.retry_after)
     if isinstance(err, TelegramForbiddenError):  # 403: blocked by the user, kicked from the group
-        return PermanentFailure(f"blocked: {err.message}")
+        return RecipientGone(f"blocked: {err.message}")
     if isinstance(err, TelegramMigrateToChat):  # the group became a supergroup with a new id
         return PermanentFailure(f"chat migrated to {err.migrate_to_chat_id}")
     if isinstance(err, TelegramBadRequest):  # 400: chat not found, message rejected
+        if any(phrase in err.message.lower() for phrase in CHAT_GONE_PHRASES):
+            return RecipientGone(err.message)
         return PermanentFailure(err.message)
     if isinstance(err, TelegramEntityTooLarge):  # 413 (a TelegramNetworkError subclass): never fits
         return PermanentFailure(f"too large: {err.message}")

@@ -2,12 +2,14 @@
 信用记录录入 (record a penalty decision: 三书同达 and the 7-working-day publication deadline follow).
 
 核查 → query → (pick) → summary → [安排约谈 | 录入处罚 | 审计日志 | 标记已公示]
-录入 → decision no → date → penalty type → fine → facts → confirm
+录入 → decision no → date → penalty type → fine → facts → confirm (each answer through its validator in
+      workflows/corrections.py, shared with 更正 on objection)
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -15,11 +17,12 @@ from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import menu_row
 from bot.replies import Button
-from models import Deadline, DeadlineStatus, Subject
-from workflows import labels, lookup, rules
+from models import CreditRecord, Deadline, DeadlineStatus, RecordKind, Subject
+from workflows import corrections, labels, lookup, rules
 from workflows.clock import to_local, utc_now
 from workflows.errors import UserError
-from workflows.penalties import mark_published, record_penalty
+from workflows.notices import subject_chats
+from workflows.penalties import mark_published, penalty_terms, publication_due, record_penalty
 from workflows.staff import allowed, require
 from workflows.validation import mask_id_number
 
@@ -113,8 +116,10 @@ async def show_summary(ctx: Ctx, payload: dict) -> None:
         )
     ).all()
     for d in unpublished:
-        lines.append(f"⏳ 记录 #{d.ref_id} 须于 {d.due_on} 前双公示")
-        rows.append([ctx.button(f"✅ 记录 #{d.ref_id} 已公示", "staff.published", record_id=d.ref_id)])
+        record = await ctx.session.get(CreditRecord, d.ref_id)
+        name = (record.decision_no or f"{record.decision_date} 的处罚") if record else "该处罚"
+        lines.append(f"⏳ {name} 须于 {d.due_on} 前双公示")
+        rows.append([ctx.button(f"✅ {name[:40]} 已公示", "staff.published", record_id=d.ref_id)])
     if allowed(ctx.identity.staff, "fulfilment.record"):
         rows.append([ctx.button("✅ 登记履行", "fulfil.staff_pick", subject_id=subject.id)])
     if allowed(ctx.identity.staff, "subject.manage"):
@@ -140,7 +145,7 @@ async def on_published(ctx: Ctx, payload: dict) -> None:
 STEPS = ("decision_no", "decision_date", "penalty_type", "fine_wan", "facts")
 PROMPTS = {
     "decision_no": "请输入行政处罚决定书文号（如 枣交罚〔2026〕1234号）：",
-    "decision_date": "请输入决定日期（如 2026-11-20）：",
+    "decision_date": "请输入决定日期（如 2026-11-20 或 2026年11月20日）：",
     "penalty_type": "请选择处罚类别：",
     "fine_wan": "请输入罚款金额（万元，如 0.5；无罚款输入 0）：",
     "facts": "请输入违法事实（简要）：",
@@ -166,36 +171,28 @@ def _next(answers: dict) -> str | None:
 
 @registry.on_text("staff.penalty")
 async def penalty_text(ctx: Ctx, text: str) -> None:
+    """Each answer through its validator in workflows/corrections.py, the same one a correction uses."""
     require(ctx.identity.staff, "record.create")
     answers = dict(ctx.state.data.get("answers", {}))
     step = _next(answers)
-    if step == "decision_date":
-        try:
-            day = date.fromisoformat(text.strip())
-        except ValueError:
-            raise UserError(
-                "日期格式不对，请按 2026-11-20 这样输入。", "Use the format 2026-11-20."
-            ) from None
-        if day > ctx.today:
-            raise UserError("决定日期不能晚于今天。", "The decision date cannot be in the future.")
-        answers[step] = day.isoformat()
-    elif step == "fine_wan":
-        try:
-            fine = float(text.strip())
-        except ValueError:
-            raise UserError("请输入数字（万元），无罚款输入 0。", "Type a number.") from None
-        if not 0 <= fine < 100000:
-            raise UserError("罚款金额不合理，请核对。", "Check the amount.")
-        answers[step] = fine
-    elif step == "penalty_type":
+    if step == "penalty_type":
         raise UserError("请点按钮选择处罚类别。", "Choose the penalty type with the buttons.")
-    elif step in ("decision_no", "facts"):
-        if len(text) > 200:
-            raise UserError("太长了，请控制在 200 字以内。", "At most 200 characters.")
-        answers[step] = text.strip()
-    else:
+    if step is None:
         raise UserError("请点「确认录入」或「取消」。", "Confirm or cancel.")
+    value = corrections.FACTS[step].read(text, ctx.today)
+    if step == "fine_wan":
+        problem = corrections.penalty_problem(
+            penalty_type=answers["penalty_type"], fine_wan=value, procedure=None, severity=None
+        )
+        if problem is not None:
+            raise problem
+    answers[step] = corrections.show(step, value)  # JSON-safe text the validator reads back
     await _ask(ctx, answers)
+
+
+def _entered(answers: dict, today: date) -> dict[str, Any]:
+    """The answers as typed values, read again by the same validators."""
+    return {key: corrections.FACTS[key].read(answers[key], today) for key in STEPS}
 
 
 @registry.action("staff.penalty_type")
@@ -204,7 +201,7 @@ async def penalty_type(ctx: Ctx, payload: dict) -> None:
     answers = dict(ctx.state.data.get("answers", {}))
     if _next(answers) != "penalty_type":
         raise UserError("请按顺序填写。", "Please answer in order.")
-    answers["penalty_type"] = payload["type"]
+    answers["penalty_type"] = corrections.penalty_type(str(payload["type"]))
     await _ask(ctx, answers)
 
 
@@ -219,12 +216,18 @@ async def _ask(ctx: Ctx, answers: dict) -> None:
     elif step is not None:
         ctx.say(PROMPTS[step])
     else:
-        fine = answers["fine_wan"] or None
-        severity = rules.classify_penalty(answers["penalty_type"], fine, None)
+        entered = _entered(answers, ctx.today)
+        terms = penalty_terms(
+            RecordKind.PENALTY,
+            entered["decision_date"],
+            penalty_type=entered["penalty_type"],
+            fine_wan=entered["fine_wan"],
+        )
         ctx.say(
             "请确认：\n"
-            + "\n".join(f"{k}：{v}" for k, v in answers.items())
-            + f"\n失信程度（按配置表）：{labels.label(labels.SEVERITY, severity)}\n"
+            + "\n".join(f"{corrections.FACTS[k].zh}：{corrections.show(k, v)}" for k, v in entered.items())
+            + f"\n失信程度（按配置表）：{labels.label(labels.SEVERITY, terms.severity)}"
+            + f"\n公示截止期：{corrections.show('publicity_end', terms.publicity_end)}\n"
             "确认后将向该主体送达三书（决定书通知、信用修复告知书、异议申请流程告知书），并开始 7 个工作日双公示计时。",
             [[ctx.button("✅ 确认录入", "staff.penalty_save"), ctx.button("取消", "menu.show")]],
         )
@@ -237,6 +240,8 @@ async def penalty_save(ctx: Ctx, _: dict) -> None:
     answers = data.get("answers", {})
     if ctx.state.state != "staff.penalty" or _next(answers) is not None:
         raise UserError("录入信息不完整，请重新开始。", "Incomplete; start again.")
+    entered = _entered(answers, ctx.today)
+    fine = entered["fine_wan"]
     record = await record_penalty(
         ctx.session,
         actor=ctx.actor,
@@ -244,21 +249,21 @@ async def penalty_save(ctx: Ctx, _: dict) -> None:
         now=utc_now(ctx.services.clock),
         today=ctx.today,
         subject_id=int(data["subject_id"]),
-        decision_no=answers["decision_no"],
-        decision_date=date.fromisoformat(answers["decision_date"]),
-        authority=staff.department,
-        penalty_type=answers["penalty_type"],
-        fine_wan=answers["fine_wan"] or None,
-        facts=answers["facts"],
-        content=f"{answers['penalty_type']}"
-        + (f" {answers['fine_wan']} 万元" if answers["fine_wan"] else ""),
+        # The 处罚机关 is the bureau (or a department that is its own authority), never the clerk's section.
+        authority=ctx.services.settings.authority_for(staff.department),
+        content=entered["penalty_type"] + (f" {corrections.show('fine_wan', fine)} 万元" if fine else ""),
+        **entered,
     )
-    served = record.notices_served_at is not None
+    bound = bool(await subject_chats(ctx.session, record.subject_id))
     ctx.goto("menu")
-    due = ctx.services.calendar.add_workdays(record.decision_date, rules.PUBLICATION_WORKDAYS)
+    due = publication_due(record.decision_date, ctx.services.calendar)
     ctx.say(
-        f"✅ 已录入（记录 #{record.id}，{labels.label(labels.SEVERITY, record.severity)}）。"
-        + ("三书已送达该主体的绑定对话。" if served else "该主体尚未绑定，三书将在其绑定时送达。")
+        f"✅ 已录入 {record.decision_no}（{labels.label(labels.SEVERITY, record.severity)}）。"
+        + (
+            "三书已发往该主体的绑定对话；如无法送达，会通知您另行送达。"
+            if bound
+            else "该主体尚未绑定，三书将在其绑定时送达。"
+        )
         + f"\n请于 {due} 前完成双公示。",
         [menu_row(ctx)],
     )

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.app import App
 from models import CreditRecord, Deadline, OutboxMessage, RecordStatus, Subject, SubjectKind
-from tests.support.chat import ChatUser
+from tests.support.chat import ChatUser, Inbox
 from workflows.binding import issue_code
 from workflows.penalties import SANSHU_TEMPLATES, record_penalty, take_down_expired
 
@@ -89,6 +89,9 @@ async def test_late_binding_receives_the_notices_once(app: App) -> None:
     await user.send(code.code)
     assert "绑定成功" in user.text
     assert [r.template for r in await _rows(app, record.id)] == list(SANSHU_TEMPLATES)
+    async with app.sessions() as s:
+        assert (await s.get(CreditRecord, record.id)).notices_served_at is None  # queued is not served
+    await app.dispatcher({"test": Inbox()}).drain()
     async with app.sessions() as s:
         assert (await s.get(CreditRecord, record.id)).notices_served_at is not None
         second = await issue_code(s, issued_by="cli", clock=app.engine.services.clock, subject_id=subject.id)

@@ -41,9 +41,9 @@ async def test_penalty_entry_serves_notices_and_opens_the_publication_deadline(d
     await staff.send("91370402MA3C4K7D2E")
     await staff.press("录入处罚")
     await staff.send("枣交罚〔2026〕1300号")
-    await staff.send("2026/11/20")
-    assert "日期格式不对" in staff.text
-    await staff.send("2026-11-20")
+    await staff.send("2026-13-40")
+    assert "格式不对" in staff.text
+    await staff.send("2026/11/20")  # as people write it
     await staff.send("罚款")
     assert "请点按钮选择处罚类别" in staff.text
     await staff.press("罚款")
@@ -51,7 +51,7 @@ async def test_penalty_entry_serves_notices_and_opens_the_publication_deadline(d
     await staff.send("超限运输")
     assert "失信程度（按配置表）：一般" in staff.text
     await staff.press("确认录入")
-    assert "三书已送达" in staff.text and "2026-12-01 前完成双公示" in staff.text
+    assert "三书已发往" in staff.text and "2026-12-01 前完成双公示" in staff.text
     async with demo.sessions() as s:
         record = (
             await s.exec(select(CreditRecord).where(CreditRecord.decision_no == "枣交罚〔2026〕1300号"))
@@ -59,11 +59,12 @@ async def test_penalty_entry_serves_notices_and_opens_the_publication_deadline(d
         deadline = (
             await s.exec(select(Deadline).where(Deadline.ref_id == record.id, Deadline.kind == "publication"))
         ).one()
-    assert record.notices_served_at is not None and deadline.due_on == date(2026, 12, 1)
+    # served once delivered (the dispatcher sets it), not when queued
+    assert record.notices_served_at is None and deadline.due_on == date(2026, 12, 1)
     await staff.send("/menu")
     await staff.press("信用核查")
     await staff.send("91370402MA3C4K7D2E")
-    await staff.press(f"记录 #{record.id} 已公示")
+    await staff.press("枣交罚〔2026〕1300号 已公示")
     async with demo.sessions() as s:
         assert (await s.get(Deadline, deadline.id)).status == DeadlineStatus.DONE
         assert (await s.get(CreditRecord, record.id)).published_at is not None
