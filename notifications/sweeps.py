@@ -31,7 +31,14 @@ from workflows.monthly_report import summary_text
 from workflows.notices import enqueue_many, notice_button, notify_staff, notify_subject, rows_for_chats
 from workflows.penalties import notify_repairable, take_down_expired
 from workflows.records import repair_eligibility
-from workflows.reminders import KIND_LABELS, Directory, due_deadlines, occasion, subject_chats_of
+from workflows.reminders import (
+    KIND_LABELS,
+    Directory,
+    deadline_references,
+    due_deadlines,
+    occasion,
+    subject_chats_of,
+)
 from workflows.risk import RiskRule, scan
 from workflows.staff import queue
 
@@ -79,6 +86,7 @@ async def sweep_deadlines(
             subject_ids = {d.subject_id for d in batch if d.subject_id is not None}
             subjects = await _subjects(session, subject_ids)
             chats = await subject_chats_of(session, subject_ids)
+            references = await deadline_references(session, batch)
             rows: dict[str, list[dict]] = {"subject": [], "staff": [], "escalation": []}
             for d in batch:
                 stats.items_seen += 1
@@ -91,7 +99,7 @@ async def sweep_deadlines(
                     "kind": label,
                     "due_on": d.due_on,
                     "subject_name": subject.name if subject else "",
-                    "ref": f"{d.ref_kind}#{d.ref_id}",
+                    "ref": references.get((d.ref_kind, d.ref_id), ""),
                     "occasion": which.split("-")[0],
                     "workdays": abs(calendar.workdays_between(today, d.due_on)),
                 }
@@ -129,6 +137,15 @@ async def sweep_deadlines(
                             kind="escalation",
                             now=now,
                         )
+                    # The department's alert groups see the escalation too (no buttons: notices only).
+                    rows["escalation"] += rows_for_chats(
+                        directory.alert_groups(subject.department if subject else None, "escalation"),
+                        event_key=f"{key}:escalation:group",
+                        template="deadline_escalation",
+                        context={**context, "staff": names},
+                        kind="escalation",
+                        now=now,
+                    )
             for name, batch_rows in rows.items():
                 stats.add(name, await enqueue_many(session, batch_rows))
             if len(batch) < page:

@@ -1,19 +1,17 @@
 """Alert groups: a group chat an admin registered for one department receives that department's alerts
-(notices only: no identity, no data beyond the alert). Issue #9; routing rules: rules.ALERT_GROUP_KINDS."""
+(notices only: no identity, no data beyond the alert). Issue #9. Which notices reach them:
+rules.ALERT_GROUP_KINDS, routed by workflows.reminders.Directory.alert_groups."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AlertGroup, Staff, Subject
-from workflows import rules
 from workflows.audit import log_change
 from workflows.errors import UserError
-from workflows.notices import outbox_row
 
 ENTITY = "alert_group"
 
@@ -93,31 +91,3 @@ async def unregister(session: AsyncSession, *, channel: str, chat_id: str, staff
 async def groups_of(session: AsyncSession, department: str) -> list[AlertGroup]:
     stmt = select(AlertGroup).where(AlertGroup.department == department, col(AlertGroup.active).is_(True))
     return list((await session.exec(stmt)).all())
-
-
-async def alert_rows(
-    session: AsyncSession,
-    department: str,
-    *,
-    kind: str,
-    event_key: str,
-    template: str,
-    context: dict[str, Any],
-    now: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """Outbox rows for the department's alert groups, for the notice kinds groups carry. No buttons: a
-    button pressed in a group would act for whoever pressed it, and a group acts for nobody."""
-    if kind not in rules.ALERT_GROUP_KINDS:
-        return []
-    return [
-        outbox_row(
-            channel=g.channel,
-            chat_id=g.chat_id,
-            template=template,
-            context={**context, "for_group": True},
-            dedupe_key=f"{event_key}|group:{g.channel}:{g.chat_id}",
-            kind=kind,
-            now=now,
-        )
-        for g in await groups_of(session, department)
-    ]

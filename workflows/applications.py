@@ -45,7 +45,14 @@ ACTION_LABELS = {
     "approve": "通过",
     "reject": "不予通过",
     "withdraw": "撤回申请",
+    "upload": "上传材料",
+    "upload_proof": "上传履行义务证明",
+    "upload_authorisation": "上传授权委托书",
+    "upload_supplement": "上传补正材料",
 }
+# Staff deliberation (a handler's proposal, a reviewer sending it back) and refused forgeries are the
+# bureau's own business: the applicant's timeline shows decisions, not how they were reached.
+STAFF_ONLY_ACTIONS = frozenset({"propose", "proposal_rejected", "forged"})
 
 
 def status_label(status: str, lang: str = "zh") -> str:
@@ -131,7 +138,9 @@ async def timeline(session: AsyncSession, entity: str, entity_id: int) -> list[S
     steps = []
     for e in (await session.exec(stmt)).all():
         action = e.action.rsplit(".", 1)[-1]
-        steps.append(Step(e.at, ACTION_LABELS.get(action, action), str(e.after.get("note") or "")))
+        if action in STAFF_ONLY_ACTIONS or action not in ACTION_LABELS:
+            continue  # never a raw action name on a user's screen
+        steps.append(Step(e.at, ACTION_LABELS[action], str(e.after.get("note") or "")))
     return steps
 
 

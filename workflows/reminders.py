@@ -9,9 +9,24 @@ from datetime import date
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import ChatBinding, Deadline, DeadlineStatus, Staff, StaffRole, Subject
+from models import (
+    AlertGroup,
+    ChatBinding,
+    Commitment,
+    CreditRecord,
+    Deadline,
+    DeadlineStatus,
+    Interview,
+    Objection,
+    ObligationFulfilment,
+    RepairApplication,
+    Staff,
+    StaffRole,
+    Subject,
+)
 from workflows import rules
 from workflows.calendar import WorkdayCalendar
+from workflows.clock import to_local
 
 # Who acts on each kind of deadline: staff (review and publication limits) or the subject itself.
 KIND_LABELS: dict[str, tuple[str, str]] = {
@@ -71,10 +86,16 @@ class Directory:
     """Active staff and the chats bound to them, read once per sweep: a sweep over thousands of
     deadlines asks it, not the database, who to tell (a few queries per sweep, not per deadline)."""
 
-    def __init__(self, staff: list[Staff], chats: dict[int, list[tuple[str, str]]]) -> None:
+    def __init__(
+        self,
+        staff: list[Staff],
+        chats: dict[int, list[tuple[str, str]]],
+        groups: dict[str, list[tuple[str, str]]] | None = None,
+    ) -> None:
         self.staff = staff
         self.by_id = {s.id: s for s in staff}
         self.chats = chats
+        self.groups = groups or {}  # department → its alert groups (issue #9)
 
     @classmethod
     async def load(cls, session: AsyncSession) -> Directory:
@@ -91,7 +112,10 @@ class Directory:
         )
         for b in rows.all():
             chats.setdefault(b.staff_id or 0, []).append((b.channel, b.chat_id))
-        return cls(staff, chats)
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for g in (await session.exec(select(AlertGroup).where(col(AlertGroup.active).is_(True)))).all():
+            groups.setdefault(g.department, []).append((g.channel, g.chat_id))
+        return cls(staff, chats, groups)
 
     def department_staff(self, department: str | None) -> list[Staff]:
         """Who handles a department's items: its 经办 and 审核 (everyone's, for a subject with none)."""
@@ -101,6 +125,18 @@ class Directory:
             if s.role in (StaffRole.HANDLER, StaffRole.REVIEWER)
             and (not department or s.department == department)
         ]
+
+    def stand_ins(self, department: str | None) -> list[Staff]:
+        """For a department with no 经办 or 审核: its 负责人 and every admin (who are told it has nobody)."""
+        return [
+            s
+            for s in self.staff
+            if s.role == StaffRole.ADMIN or (s.role == StaffRole.SUPERVISOR and s.department == department)
+        ]
+
+    def alert_groups(self, department: str | None, kind: str) -> list[tuple[str, str]]:
+        """The department's alert groups, for the notice kinds groups carry (rules.ALERT_GROUP_KINDS)."""
+        return self.groups.get(department or "", []) if kind in rules.ALERT_GROUP_KINDS else []
 
     def recipients(self, deadline: Deadline, subject: Subject | None) -> Recipients:
         """The responsible staff member if set, else the subject's department; for escalation their
@@ -132,4 +168,36 @@ async def subject_chats_of(session: AsyncSession, subject_ids: set[int]) -> dict
         )
         for b in rows.all():
             out.setdefault(b.subject_id or 0, []).append((b.channel, b.chat_id))
+    return out
+
+
+# What people call the thing a deadline is about (never "repair_application#3"): one query per kind.
+_REFERENCES = {
+    "repair_application": (RepairApplication, "ref_no", "信用修复申请 {}"),
+    "objection": (Objection, "ref_no", "异议 {}"),
+    "obligation_fulfilment": (ObligationFulfilment, "ref_no", "履行申报 {}"),
+    "commitment": (Commitment, "code", "承诺 {}"),
+    "credit_record": (CreditRecord, "decision_no", "处罚决定 {}"),
+}
+
+
+async def deadline_references(session: AsyncSession, deadlines: list[Deadline]) -> dict[tuple[str, int], str]:
+    """(ref_kind, ref_id) → 申请编号 / 决定书文号 / 承诺编码 / the interview's time, as users read them."""
+    wanted: dict[str, set[int]] = {}
+    for d in deadlines:
+        wanted.setdefault(d.ref_kind, set()).add(d.ref_id)
+    out: dict[tuple[str, int], str] = {}
+    for kind, ids in wanted.items():
+        if kind == "interview":
+            stmt = select(Interview.id, Interview.scheduled_at).where(col(Interview.id).in_(ids))
+            for ref_id, at in (await session.exec(stmt)).all():
+                out[(kind, ref_id or 0)] = f"{to_local(at):%Y-%m-%d %H:%M} 的约谈"
+            continue
+        if kind not in _REFERENCES:
+            continue
+        model, column, shown = _REFERENCES[kind]
+        stmt = select(model.id, getattr(model, column)).where(col(model.id).in_(ids))  # type: ignore[attr-defined]
+        for ref_id, text in (await session.exec(stmt)).all():
+            if text:
+                out[(kind, ref_id or 0)] = shown.format(text)
     return out

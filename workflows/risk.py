@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -101,6 +101,12 @@ def load_rules(path: Path = RULES_PATH) -> list[RiskRule]:
     return rules
 
 
+def _not_withdrawn(r: type[CreditRecord]) -> ColumnElement[bool]:
+    """A withdrawn (撤销 / 更正撤回) record never happened as far as a warning is concerned; repaired and
+    expired ones still did (the penalty was received within the window)."""
+    return col(r.status) != RecordStatus.WITHDRAWN
+
+
 async def _hits(session: AsyncSession, rule: RiskRule, today: date) -> dict[int, int]:
     """subject_id → the measured value, for subjects at or over the threshold (one grouped query)."""
     since = today - timedelta(days=rule.window_days)
@@ -109,7 +115,7 @@ async def _hits(session: AsyncSession, rule: RiskRule, today: date) -> dict[int,
         measure = func.count() if rule.kind == "penalty_count" else func.count(func.distinct(r.authority))
         stmt = (
             select(r.subject_id, measure)
-            .where(r.kind == RecordKind.PENALTY, col(r.decision_date) > since)
+            .where(r.kind == RecordKind.PENALTY, col(r.decision_date) > since, _not_withdrawn(r))
             .group_by(r.subject_id)
             .having(measure >= rule.threshold)
         )
@@ -125,7 +131,12 @@ async def _hits(session: AsyncSession, rule: RiskRule, today: date) -> dict[int,
         measure = func.count()
         stmt = (
             select(r.subject_id, measure)
-            .where(r.kind == RecordKind.EVALUATION, r.grade == "B", col(r.decision_date) > since)
+            .where(
+                r.kind == RecordKind.EVALUATION,
+                r.grade == "B",
+                col(r.decision_date) > since,
+                _not_withdrawn(r),
+            )
             .group_by(r.subject_id)
             .having(measure >= rule.threshold)
         )
@@ -255,15 +266,26 @@ async def _announce(session: AsyncSession, raised: list[tuple[RiskWarning, RiskR
                 )
             ]
         ]
-        for staff in directory.department_staff(subject.department):
+        handlers = directory.department_staff(subject.department)
+        # Nobody to handle it: the department's chief and the admins get it, told that it has nobody.
+        staff_context = context if handlers else {**context, "nobody_in": subject.department or ""}
+        for staff in handlers or directory.stand_ins(subject.department):
             rows += rows_for_chats(
                 directory.chats.get(staff.id or 0, []),
                 event_key=key,
                 template="risk_warning_staff",
-                context=context,
+                context=staff_context,
                 kind="warning",
                 now=now,
                 staff_id=staff.id,
                 buttons=button,
             )
+        rows += rows_for_chats(  # the department's alert groups: the alert only, no button
+            directory.alert_groups(subject.department, "warning"),
+            event_key=f"{key}:group",
+            template="risk_warning_staff",
+            context=context,
+            kind="warning",
+            now=now,
+        )
     await enqueue_many(session, rows)

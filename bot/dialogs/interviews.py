@@ -125,7 +125,14 @@ async def do_schedule(ctx: Ctx, _: dict) -> None:
         warning_id=data.get("warning_id"),
     )
     ctx.goto("menu")
-    ctx.say(f"✅ 已发出约谈通知书（约谈 #{iv.id}）。对方确认参加后会通知您。", [menu_row(ctx)])
+    ctx.say(
+        ctx.t(
+            f"✅ 已发出约谈通知书（{to_local(iv.scheduled_at):%Y-%m-%d %H:%M}）。对方确认参加后会通知您。",
+            f"✅ Interview notice sent ({to_local(iv.scheduled_at):%Y-%m-%d %H:%M}). You will be told when "
+            "they confirm.",
+        ),
+        [menu_row(ctx)],
+    )
 
 
 @registry.action("interview.list")

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import os
+
 from bot.engine import Engine
 from bot.replies import Button, Event, IncomingFile, Outcome
 from notifications.delivery import OutgoingMessage
+from tests.support.wording import problems
+
+# Where leaks go: raise in a test, or collect for a report (WORDING_REPORT=path, see README).
+_REPORT = os.environ.get("WORDING_REPORT")
+
+
+def check_screen(text: str, labels: list[str]) -> None:
+    """Every screen and notice a test chat gets is scanned for internal names (issue #9)."""
+    found = problems("\n".join([text, *labels]))
+    if not found:
+        return
+    if _REPORT:
+        with open(_REPORT, "a", encoding="utf-8") as report:
+            report.write(f"{found} IN {text[:300]!r}\n")
+        return
+    raise AssertionError(f"a user would see {found} in:\n{text}")
 
 
 class ChatUser:
@@ -39,6 +57,7 @@ class ChatUser:
         )
         self.last = await self.engine.handle(event)
         for reply in self.last.replies:
+            check_screen(reply.text, [b.label for row in reply.buttons for b in row])
             if reply.buttons:
                 self.buttons = [b for row in reply.buttons for b in row]
         return self.last
@@ -91,6 +110,7 @@ class Inbox:
         self.messages: list[tuple[str, OutgoingMessage]] = []
 
     async def send(self, chat_id: str, message: OutgoingMessage) -> None:
+        check_screen(message.text, [b.label for row in message.buttons for b in row])
         self.messages.append((chat_id, message))
 
     def to(self, chat_id: str) -> list[OutgoingMessage]:
