@@ -79,6 +79,35 @@ class DispatchStats:
             self.skipped += 1
 
 
+# What admins read about a failed legal notice: its name and the reason in words, never template names,
+# outbox ids or chat ids (issue #9). Keys: a template name, or its first word for a family.
+NOTICE_NAMES: dict[str, tuple[str, str]] = {
+    "sanshu": ("三书同达通知", "the three notices"),
+    "binding_decided": ("绑定申请结果", "binding request decision"),
+    "repair": ("信用修复决定", "credit repair decision"),
+    "objection": ("异议处理结果", "objection decision"),
+    "commitment": ("信用承诺履行结果", "commitment decision"),
+    "fulfilment": ("履行确认结果", "fulfilment decision"),
+    "interview": ("约谈通知", "interview notice"),
+    "record": ("信用记录变更通知", "record change notice"),
+}
+CHANNEL_NAMES = {"telegram": "Telegram", "console": "本地对话"}
+_REASONS = (
+    ("blocked", "对方已屏蔽机器人"),
+    ("chat not found", "对话不存在"),
+    ("kicked", "机器人已被移出群聊"),
+    ("deactivated", "对话已停用"),
+    ("too long", "消息过长"),
+    ("render", "通知内容生成失败（模板错误）"),
+)
+
+
+def failure_reason(error: str) -> str:
+    """The delivery error in words an admin can act on; the raw text stays in the outbox row and log."""
+    low = error.lower()
+    return next((zh for key, zh in _REASONS if key in low), "多次重试仍未成功")
+
+
 @dataclass(frozen=True)
 class _Outcome:
     status: OutboxStatus
@@ -381,14 +410,16 @@ class Dispatcher:
         """A legally required notice that cannot be delivered must be served another way: tell the admins."""
         log.error("outbox %s: legally required notice %s failed: %s", row.id, row.template, error)
         subject = await session.get(Subject, row.subject_id) if row.subject_id is not None else None
+        name = NOTICE_NAMES.get(row.template) or NOTICE_NAMES.get(row.template.split("_")[0])
+        notice, notice_en = name or ("法定通知", "legal notice")
         context = {
-            "outbox_id": row.id,
-            "template": row.template,
-            "channel": row.channel,
-            "chat_id": row.chat_id,
+            "notice": notice,
+            "notice_en": notice_en,
+            "channel": CHANNEL_NAMES.get(row.channel, row.channel),
             "subject_name": subject.name if subject else "",
             "written_at": to_local(row.created_at).strftime("%Y-%m-%d %H:%M"),
-            "error": _clip(error, 300),
+            "reason": failure_reason(error),
+            "reason_en": _clip(error, 300),
         }
         admins = await session.exec(
             select(Staff).where(Staff.role == StaffRole.ADMIN, col(Staff.active).is_(True))
