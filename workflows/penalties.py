@@ -115,6 +115,8 @@ def notice_context(record: CreditRecord, today: date, calendar: WorkdayCalendar)
         "facts": record.facts,
         "severity": labels.label(labels.SEVERITY, record.severity),
         "regime": window.regime.name,
+        # 令58号's period table is unread (domain-rules §17): such periods go out with UNVERIFIED_NOTE.
+        "periods_verified": window.regime.source.verified,
         "published": window.published,
         "publicity_start": window.start,
         "min_end": window.min_end,

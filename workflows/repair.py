@@ -67,7 +67,7 @@ async def refusal_ground(session: AsyncSession, subject_id: int, today: date) ->
         )
     ).all()
     if any(a.draft.get("false_materials") for a in false_before):
-        return f"{rules.REPAIR_FALSE_MATERIALS_BAN_YEARS} 年内曾提供虚假材料申请修复"
+        return f"{rules.REPAIR_FALSE_MATERIALS_BAN_YEARS} 年内（年限暂定）曾提供虚假材料申请修复"
     since = today - timedelta(days=rules.REPAIR_REPEAT_OFFENCE_DAYS)
     count = (
         await session.exec(

@@ -173,9 +173,14 @@ PROCEDURE_CODES: Mapping[str, str] = {
 PUBLICATION_WORKDAYS = 7  # 双公示: 国办发〔2015〕51号 第十八条 [V]
 WITHDRAW_PUBLICATION_WORKDAYS = 3  # 《行政处罚法》第四十八条 [R]
 REPAIR_DECIDE_WORKDAYS = 10  # 信用中国(江西) practice "10 working days" [S, weak]; 令36号 digits unread [F]
-OBJECTION_ACCEPT_WORKDAYS = 2  # 信用广州 guide [V] (local)
-OBJECTION_VERIFY_WORKDAYS = 10  # 信用广州 guide: providing unit answers within 10 [V] (local)
-OBJECTION_DECIDE_WORKDAYS = OBJECTION_ACCEPT_WORKDAYS + OBJECTION_VERIFY_WORKDAYS  # staff's whole limit
+# A local example (domain-rules §5 O5, 信用广州 guide [V] local), not this bureau's rule: shown to users with
+# UNVERIFIED_NOTE. Acceptance 2 + the platform's own check 2 + the providing unit's answer 10 working days.
+OBJECTION_ACCEPT_WORKDAYS = 2
+OBJECTION_PLATFORM_CHECK_WORKDAYS = 2
+OBJECTION_VERIFY_WORKDAYS = 10
+OBJECTION_DECIDE_WORKDAYS = (
+    OBJECTION_ACCEPT_WORKDAYS + OBJECTION_PLATFORM_CHECK_WORKDAYS + OBJECTION_VERIFY_WORKDAYS
+)  # staff's whole limit: 14
 OBJECTION_REASONS = (
     "信息错误",
     "信息不完整",
@@ -319,7 +324,6 @@ def matter(key: str) -> Matter:
 class SupervisionTier:
     credit_class: str
     sample_rate: float  # 双随机 sampling ratio
-    checks_per_year: str
     measures: tuple[str, ...]
 
 
@@ -327,12 +331,10 @@ SUPERVISION_SOURCE = Source(
     "秦皇岛 2025 transport 双随机 plan (ratios); measures from the source plans", "[V]/[P]"
 )
 SUPERVISION_TIERS: tuple[SupervisionTier, ...] = (
-    SupervisionTier("守信", 0.01, "原则上不超过 1 次", ("优先办理", "信易+ 激励", "减少检查频次")),
-    SupervisionTier("警示", 0.10, "1 次", ("诚信教育行政指导", "信用承诺", "提醒约谈")),
-    SupervisionTier("失信", 0.50, "2 次及以上", ("告诫约谈", "从严监管", "不适用告知承诺、容缺受理")),
-    SupervisionTier(
-        "严重失信", 0.80, "重点检查，不限次数", ("联合惩戒（按清单）", "限制办理", "市场禁入或清退")
-    ),
+    SupervisionTier("守信", 0.01, ("优先办理", "信易+ 激励", "减少检查频次")),
+    SupervisionTier("警示", 0.10, ("诚信教育行政指导", "信用承诺", "提醒约谈")),
+    SupervisionTier("失信", 0.50, ("告诫约谈", "从严监管", "不适用告知承诺、容缺受理")),
+    SupervisionTier("严重失信", 0.80, ("联合惩戒（按清单）", "限制办理", "市场禁入或清退")),
 )
 # How a subject's class is read off its published records [R]: a placeholder until the sector's
 # classification standard is confirmed (domain-rules §17 item 4).
@@ -352,7 +354,8 @@ def supervision_tier(credit_class: str) -> SupervisionTier:
 # 约谈 (domain-rules §8 [R]) and staff review.
 # ---------------------------------------------------------------------------------------------------
 
-INTERVIEW_NOTICE_MIN_WORKDAYS = 1  # the 约谈通知书 is served at least this many working days ahead [R]
+# Product setting, no rule found [R]: the 约谈通知书 is served at least this many working days ahead.
+INTERVIEW_NOTICE_MIN_WORKDAYS = 1
 RECTIFICATION_DEFAULT_WORKDAYS = 15  # default deadline for rectification items agreed at an interview [R]
 DUE_SOON_WORKDAYS = 1  # a queue item due within this many working days is shown red (issue #4)
 # Items that need two steps (经办 proposes, 审核 approves). Product configuration per item type.

@@ -222,8 +222,10 @@ async def on_submit(ctx: Ctx, payload: dict) -> None:
     ctx.goto("menu")
     ctx.say(
         ctx.t(
-            f"📨 异议已提交，编号 {obj.ref_no}。工作人员将在 {obj.due_on} 前核查答复；期间该记录标注「异议处理中」。",
-            f"📨 Submitted as {obj.ref_no}; an answer is due by {obj.due_on}.",
+            f"📨 异议已提交，编号 {obj.ref_no}。工作人员将在 {obj.due_on} 前核查答复（时限参照地方示例，"
+            f"{rules.UNVERIFIED_NOTE}）；期间该记录标注「异议处理中」。",
+            f"📨 Submitted as {obj.ref_no}; an answer is due by {obj.due_on} (a local example's time limit; "
+            "the deciding authority's answer prevails).",
         ),
         [[ctx.button(ctx.t("查看进度", "Status"), "objection.status", obj_id=obj.id)], menu_row(ctx)],
     )

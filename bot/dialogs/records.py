@@ -107,19 +107,22 @@ def _summary(ctx: Ctx, n: int, r: CreditRecord, elig: RepairEligibility, dispute
     if r.kind == RecordKind.EVALUATION:
         lines.append(ctx.t(f"   评价等级：{r.grade}", f"   Grade: {r.grade}"))
     window = publicity_window(r.kind, r.severity, r.decision_date, r.publicity_end)
+    # 令58号's period table is unread (domain-rules §17): its dates are shown as provisional.
+    note = "" if window is None or window.regime.source.verified else f"，{rules.UNVERIFIED_NOTE}"
+    note_en = "" if not note else "; provisional, the deciding authority's answer prevails"
     if window is not None:
         if window.published:
             lines.append(
                 ctx.t(
-                    f"   最短公示期满 {window.min_end}，最长公示至 {window.max_end}（{window.regime.key}）",
-                    f"   Minimum period ends {window.min_end}, maximum {window.max_end} ({window.regime.key})",
+                    f"   最短公示期满 {window.min_end}，最长公示至 {window.max_end}（{window.regime.key}{note}）",
+                    f"   Minimum period ends {window.min_end}, maximum {window.max_end} ({window.regime.key}{note_en})",
                 )
             )
         else:
             lines.append(
                 ctx.t(
-                    f"   原则上不公示；确需公示的最长至 {window.max_end}（{window.regime.key}）",
-                    f"   Not published in principle; at most until {window.max_end} ({window.regime.key})",
+                    f"   原则上不公示；确需公示的最长至 {window.max_end}（{window.regime.key}{note}）",
+                    f"   Not published in principle; at most until {window.max_end} ({window.regime.key}{note_en})",
                 )
             )
     lines.append(_repair_line(ctx, elig))

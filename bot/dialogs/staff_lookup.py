@@ -87,7 +87,7 @@ async def show_summary(ctx: Ctx, payload: dict) -> None:
         f"公示中的记录：{kinds}；失信程度：{sev}",
         f"信用评价等级：{s.latest_grade or '暂无'}",
         f"信用分类：{s.credit_class}（{rules.UNVERIFIED_NOTE}）",
-        f"监管措施：抽查比例 {t.sample_rate:.0%}，检查频次 {t.checks_per_year}；{'、'.join(t.measures)}",
+        f"监管措施：抽查比例 {t.sample_rate:.0%}；{'、'.join(t.measures)}",
         f"进行中：修复申请 {len(s.open_repairs)}，异议 {len(s.open_objections)}，风险预警 {len(s.open_warnings)}，"
         f"待认定承诺 {len(s.pending_commitments)}，待进行约谈 {len(s.upcoming_interviews)}",
     ]

@@ -55,7 +55,7 @@ async def _decide(app: App, action: str, **kw: object) -> Objection:
 
 async def test_objection_upheld_corrects_the_record_and_shows_the_change(demo: App) -> None:
     user = await _object_to_first_record(demo)
-    assert "YY202611240001" in user.text and "2026-12-10" in user.text  # 12 working days
+    assert "YY202611240001" in user.text and "2026-12-14" in user.text  # 2 + 2 + 10 working days
     await user.send("/menu")
     await user.press("我的信用记录")
     assert "⚖️ 异议处理中" in user.text  # shown to the enterprise; the record stays published
