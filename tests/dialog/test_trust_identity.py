@@ -179,3 +179,35 @@ async def test_control_characters_are_stripped_before_storing(demo: App) -> None
     async with demo.sessions() as s:
         row = (await s.exec(select(BindingRequest))).one()
     assert row.applicant == "张三 法定代表人" and row.typed_code == "91370402MA3C4K7D2E"
+
+
+@pytest.mark.parametrize("role_code", ["ADMN2468", "STAF2468", "ENTA2468", "DRVA2468"])
+async def test_every_action_is_refused_in_a_group_whoever_presses(demo: App, role_code: str) -> None:
+    """The group column of the authorisation matrix: no button acts in a group, not even an admin's,
+    and a button made in a group cannot be replayed in a private chat either."""
+    from bot.dialogs import registry
+    from models import ButtonToken, ConversationState
+
+    person = ChatUser(demo.engine, "member")
+    await person.send(f"/start {role_code}")
+    assert "绑定成功" in person.text
+    group = _group(demo, "member", "-100555")
+    await group.send("/help")
+    async with demo.sessions() as s:
+        before = len((await s.exec(select(AuditEntry))).all())
+    for action in sorted(registry.actions):
+        async with demo.sessions() as s, s.begin():
+            state = (
+                await s.exec(select(ConversationState).where(ConversationState.chat_id == "-100555"))
+            ).one()
+            token = ButtonToken(
+                channel="test", chat_id="-100555", action=action, payload={"x": 1}, screen=state.screen
+            )
+            s.add(token)
+        outcome = await group.press_data(token.token)
+        assert outcome.replies == [] and "私聊" in (outcome.callback_notice or ""), action
+        replayed = await person.press_data(token.token)  # the same token from the private chat
+        assert "不属于当前对话" in "\n".join(r.text for r in replayed.replies), action
+    async with demo.sessions() as s:
+        audit = (await s.exec(select(AuditEntry))).all()[before:]
+    assert {a.action for a in audit} == {"button.forged"}  # only the replays, each traced
