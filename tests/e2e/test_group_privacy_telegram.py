@@ -104,3 +104,21 @@ async def test_a_file_telegram_cannot_serve_gets_a_clear_answer(
     api.push_text(MEMBER, "/menu")
     menu = await api.wait_for(lambda s: s.chat_id == MEMBER, since=mark)
     assert "待办" in str(menu.buttons)
+
+
+async def test_a_binding_request_reveals_no_name_over_http(
+    demo: App, api: FakeBotAPI, running: Callable[[], Awaitable[None]]
+) -> None:
+    stranger = MEMBER + 7
+    mark = api.mark()
+    api.push_text(stranger, "/start")
+    menu = await api.wait_for(lambda s: s.chat_id == stranger and "还没有绑定" in s.visible_text, since=mark)
+    mark = api.mark()
+    api.push_callback(stranger, menu.message_id, menu.callback_data("📝 没有绑定码？申请绑定"))
+    await api.wait_for(lambda s: s.chat_id == stranger and "统一社会信用代码" in s.visible_text, since=mark)
+    api.push_text(stranger, "370403199002284525")  # 李娜's certificate number
+    await api.wait_for(lambda s: s.chat_id == stranger and "姓名和身份" in s.visible_text, since=mark)
+    api.push_text(stranger, "张三 驾驶员本人")
+    await api.wait_for(lambda s: s.chat_id == stranger and "已提交" in s.visible_text, since=mark)
+    seen = "\n".join(s.visible_text for s in api.messages_to(stranger))
+    assert "李娜" not in seen
