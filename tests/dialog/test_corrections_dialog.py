@@ -17,14 +17,12 @@ from models import (
     OutboxMessage,
     RecordKind,
     Severity,
-    Staff,
     StaffRole,
     Subject,
 )
 from notifications.render import Renderer
-from tests.support.chat import ChatUser
+from tests.support.chat import ChatUser, staff_chat
 from workflows import objections
-from workflows.binding import issue_code
 from workflows.calendar import default_calendar
 from workflows.clock import utc_now
 
@@ -39,18 +37,6 @@ LEAKS = (
     "提议",
     "经办",
 )
-
-
-async def _staff_chat(app: App, name: str, role: StaffRole, chat: str) -> ChatUser:
-    async with app.sessions() as s, s.begin():
-        staff = Staff(name=name, department="信用科", role=role)
-        s.add(staff)
-        await s.flush()
-        code = await issue_code(s, issued_by="cli", clock=app.engine.services.clock, staff_id=staff.id)
-    user = ChatUser(app.engine, chat)
-    await user.send(f"/start {code.code}")
-    assert "绑定成功" in user.text
-    return user
 
 
 async def _object_to_the_fine(app: App) -> ChatUser:
@@ -90,7 +76,7 @@ def _rendered(message: OutboxMessage) -> str:
 
 async def test_reviewer_correction_refuses_a_negative_fine_and_recomputes_the_dates(demo: App) -> None:
     await _object_to_the_fine(demo)
-    reviewer = await _staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
+    reviewer = await staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
     await reviewer.press("待办")
     await reviewer.press("处理 1")
     assert "罚款（万元）：0.2" in reviewer.text and "失信程度：一般" in reviewer.text
@@ -129,7 +115,7 @@ async def test_reviewer_correction_refuses_a_negative_fine_and_recomputes_the_da
 
 async def test_handler_correction_reaches_the_reviewer_as_a_diff(demo: App) -> None:
     await _object_to_the_fine(demo)
-    handler = await _staff_chat(demo, "经办员", StaffRole.HANDLER, "h")
+    handler = await staff_chat(demo, "经办员", StaffRole.HANDLER, "h")
     await handler.press("待办")
     await handler.press("处理 1")
     await handler.press("更正")
@@ -142,7 +128,7 @@ async def test_handler_correction_reaches_the_reviewer_as_a_diff(demo: App) -> N
     assert "已提议「更正」" in handler.text
     assert (await _record(demo)).decision_date == date(2026, 9, 25)  # nothing written before review
 
-    reviewer = await _staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
+    reviewer = await staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
     await reviewer.press("待办")
     await reviewer.press("处理 1")
     text = reviewer.text
@@ -162,13 +148,13 @@ async def test_handler_correction_reaches_the_reviewer_as_a_diff(demo: App) -> N
 async def test_a_rejected_proposal_tells_the_applicant_nothing(demo: App) -> None:
     await _object_to_the_fine(demo)
     before = len(await _notices(demo, "entb"))
-    handler = await _staff_chat(demo, "经办员", StaffRole.HANDLER, "h")
+    handler = await staff_chat(demo, "经办员", StaffRole.HANDLER, "h")
     await handler.press("待办")
     await handler.press("处理 1")
     await handler.press("更正")
     await handler.press("撤销该记录")
     assert "已提议「更正」" in handler.text
-    reviewer = await _staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
+    reviewer = await staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
     await reviewer.press("待办")
     await reviewer.press("处理 1")
     assert "· 状态：公示中 → 已撤销" in reviewer.text
@@ -188,7 +174,7 @@ async def test_driver_deduction_offers_its_points_or_withdrawal(demo: App) -> No
     await driver.press("完成")
     await driver.press("确认承诺书")
     await driver.press("提交异议")
-    reviewer = await _staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
+    reviewer = await staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
     await reviewer.press("待办")
     await reviewer.press("处理 1")
     await reviewer.press("更正")
@@ -227,7 +213,7 @@ async def test_evaluation_record_offers_its_grade(demo: App) -> None:
         await objections.submit(
             s, obj, today=date(2026, 11, 24), now=utc_now(clock), calendar=default_calendar(), actor="test"
         )
-    reviewer = await _staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
+    reviewer = await staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
     await reviewer.press("待办")
     await reviewer.press("处理 1")
     assert "记录：评价等级：AAA" in reviewer.text

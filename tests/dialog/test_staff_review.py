@@ -23,25 +23,9 @@ from models import (
     OutboxMessage,
     RecordKind,
     RepairApplication,
-    Staff,
     StaffRole,
 )
-from tests.support.chat import PDF, ChatUser, upload
-from workflows.binding import issue_code
-
-
-async def _staff_chat(
-    app: App, name: str, role: StaffRole, chat: str, department: str = "信用科"
-) -> ChatUser:
-    async with app.sessions() as s, s.begin():
-        staff = Staff(name=name, department=department, role=role)
-        s.add(staff)
-        await s.flush()
-        code = await issue_code(s, issued_by="cli", clock=app.engine.services.clock, staff_id=staff.id)
-    user = ChatUser(app.engine, chat)
-    await user.send(f"/start {code.code}")
-    assert "绑定成功" in user.text
-    return user
+from tests.support.chat import PDF, ChatUser, staff_chat, upload
 
 
 async def _submitted_repair(app: App) -> ChatUser:
@@ -73,7 +57,7 @@ async def _submitted_objection(app: App) -> ChatUser:
 
 async def test_reviewer_handles_a_repair_end_to_end(demo: App) -> None:
     ent = await _submitted_repair(demo)
-    reviewer = await _staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
+    reviewer = await staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
     await reviewer.press("待办")
     assert "XF202611240001" in reviewer.text and "🟢 2026-12-08（剩 10 个工作日）" in reviewer.text
     await reviewer.press("处理 1")
@@ -111,7 +95,7 @@ async def test_reviewer_handles_a_repair_end_to_end(demo: App) -> None:
 
 async def test_reviewer_corrects_a_record_on_objection(demo: App) -> None:
     await _submitted_objection(demo)
-    reviewer = await _staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
+    reviewer = await staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
     await reviewer.press("待办")
     await reviewer.press("处理 1")
     assert "罚款金额有误" in reviewer.text
@@ -131,7 +115,7 @@ async def test_reviewer_corrects_a_record_on_objection(demo: App) -> None:
 
 async def test_handler_proposes_and_reviewer_approves(demo: App) -> None:
     await _submitted_objection(demo)
-    handler = await _staff_chat(demo, "经办员", StaffRole.HANDLER, "h")
+    handler = await staff_chat(demo, "经办员", StaffRole.HANDLER, "h")
     await handler.press("待办")
     await handler.press("处理 1")
     assert "将作为提议提交审核人员" in handler.text
@@ -140,7 +124,7 @@ async def test_handler_proposes_and_reviewer_approves(demo: App) -> None:
     assert "已提议「维持」" in handler.text
     async with demo.sessions() as s:
         assert (await s.exec(select(Objection))).one().status == ApplicationStatus.SUBMITTED
-    reviewer = await _staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
+    reviewer = await staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
     await reviewer.press("待办")
     assert "有待审核提议" in reviewer.text
     await reviewer.press("处理 1")
@@ -161,7 +145,7 @@ async def test_commitment_fulfilment_decided_in_chat(demo: App) -> None:
     await ent.send("车辆技术等级评定证明")
     await ent.press("5 个工作日内")
     await ent.press("确认承诺")
-    handler = await _staff_chat(demo, "经办员", StaffRole.HANDLER, "h")
+    handler = await staff_chat(demo, "经办员", StaffRole.HANDLER, "h")
     await handler.press("待办")
     assert "容缺承诺履行核查" in handler.text
     await handler.press("处理 1")
@@ -177,7 +161,7 @@ async def test_commitment_fulfilment_decided_in_chat(demo: App) -> None:
 
 async def test_other_department_cannot_decide(demo: App) -> None:
     await _submitted_repair(demo)  # 安达 belongs to 信用科
-    other = await _staff_chat(demo, "支队员", StaffRole.REVIEWER, "zd", department="执法支队")
+    other = await staff_chat(demo, "支队员", StaffRole.REVIEWER, "zd", department="执法支队")
     await other.press("待办")
     assert "暂无待处理事项" in other.text
     admin = ChatUser(demo.engine, "adm")
@@ -188,8 +172,8 @@ async def test_other_department_cannot_decide(demo: App) -> None:
 
 async def test_two_staff_approving_at_once_one_wins(demo: App) -> None:
     await _submitted_repair(demo)
-    a = await _staff_chat(demo, "审核甲", StaffRole.REVIEWER, "a")
-    b = await _staff_chat(demo, "审核乙", StaffRole.REVIEWER, "b")
+    a = await staff_chat(demo, "审核甲", StaffRole.REVIEWER, "a")
+    b = await staff_chat(demo, "审核乙", StaffRole.REVIEWER, "b")
     for user in (a, b):
         await user.press("待办")
         await user.press("处理 1")
@@ -269,7 +253,7 @@ async def test_binding_request_approved_and_refused_from_the_queue(demo: App) ->
     await other.press("申请绑定")
     await other.send("91370402MA3C4K7D2E")
     await other.send("冒充者 经理")
-    reviewer = await _staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
+    reviewer = await staff_chat(demo, "审核员", StaffRole.REVIEWER, "rev")
     await reviewer.press("待办")
     assert "绑定申请：赵建国 法定代表人（聊天昵称：老赵）" in reviewer.text
     assert "绑定申请：冒充者 经理" in reviewer.text

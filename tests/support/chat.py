@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 
+from bot.app import App
 from bot.engine import Engine
 from bot.replies import Button, Event, IncomingFile, Outcome
+from models import Staff, StaffRole
 from notifications.delivery import OutgoingMessage
 from tests.support.wording import problems
+from workflows.binding import issue_code
 
 # Where leaks go: raise in a test, or collect for a report (WORDING_REPORT=path, see README).
 _REPORT = os.environ.get("WORDING_REPORT")
@@ -123,3 +126,16 @@ class Inbox:
                     if label_part in b.label:
                         return b.data
         raise AssertionError(f"no notice button {label_part!r} for chat {chat_id}")
+
+
+async def staff_chat(app: App, name: str, role: StaffRole, chat: str, department: str = "信用科") -> ChatUser:
+    """A new staff member, bound in a private test chat through a one-time code."""
+    async with app.sessions() as s, s.begin():
+        staff = Staff(name=name, department=department, role=role)
+        s.add(staff)
+        await s.flush()
+        code = await issue_code(s, issued_by="cli", clock=app.engine.services.clock, staff_id=staff.id)
+    user = ChatUser(app.engine, chat)
+    await user.send(f"/start {code.code}")
+    assert "绑定成功" in user.text
+    return user
