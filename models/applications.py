@@ -43,6 +43,7 @@ class Commitment(SQLModel, table=True):
     valid_until: date | None = None
     missing_materials: str | None = None  # 容缺: what is still owed
     materials_due: date | None = None
+    materials_received_on: date | None = None  # 容缺: the day the missing materials arrived (confirmed)
     fulfilment: Fulfilment = enum_field(Fulfilment.PENDING)
     fulfilment_decided_on: date | None = None
     decided_by: int | None = Field(default=None, foreign_key="staff.id")
@@ -146,6 +147,31 @@ class ObligationFulfilment(SQLModel, table=True):
     decided_at: datetime | None = None
     decided_by: int | None = Field(default=None, foreign_key="staff.id")
     reason: str | None = None  # why a declaration was not confirmed
+    version: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FollowUpReport(SQLModel, table=True):
+    """报送: what a subject owes by a deadline, handed in through chat and checked by staff — the 整改情况
+    after a 约谈 (kind "rectification", ref an interview) or the missing materials of a 容缺受理 commitment
+    (kind "tolerance_materials", ref a commitment). One row per round: a report sent back stays on file."""
+
+    __tablename__ = "follow_up_report"
+    __table_args__ = (Index("ix_follow_up_report_ref", "ref_kind", "ref_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref_no: str = Field(max_length=32, unique=True)  # ZG20261124 0001 (整改) / BQ… (补齐): people read it out
+    kind: str = Field(max_length=32)  # the Deadline.kind it answers
+    ref_kind: str = Field(max_length=32)  # interview / commitment
+    ref_id: int
+    subject_id: int = Field(foreign_key="subject.id", index=True)
+    description: str = ""  # the subject's account (整改情况说明)
+    status: ApplicationStatus = enum_field(ApplicationStatus.DRAFT)  # draft / submitted / approved / rejected
+    submitted_at: datetime | None = None
+    due_on: date | None = None  # staff's working-day limit for checking it
+    decided_at: datetime | None = None
+    decided_by: int | None = Field(default=None, foreign_key="staff.id")
+    reason: str | None = None  # why staff sent it back
     version: int = 0
     created_at: datetime = Field(default_factory=utcnow)
 

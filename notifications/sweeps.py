@@ -26,6 +26,7 @@ from models import (
 from workflows import rules
 from workflows.calendar import WorkdayCalendar, add_months
 from workflows.clock import SHANGHAI, local_today, to_local
+from workflows.follow_up import reminder_buttons
 from workflows.monthly_lists import monthly_lists, previous_month
 from workflows.monthly_report import summary_text
 from workflows.notices import enqueue_many, notice_button, notify_staff, notify_subject, rows_for_chats
@@ -112,6 +113,7 @@ async def sweep_deadlines(
                         template="deadline_subject",
                         context=context,
                         subject_id=subject.id,
+                        buttons=reminder_buttons(d.kind, d.ref_id),  # to where the subject reports
                         **common,
                     )
                 people = directory.recipients(d, subject)

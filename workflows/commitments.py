@@ -21,8 +21,10 @@ from models import (
     Severity,
     Staff,
     Subject,
+    utcnow,
 )
 from workflows import rules
+from workflows.applications import close_deadlines
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
 from workflows.errors import UserError
@@ -106,6 +108,7 @@ COMMITMENT_TYPES: dict[CommitmentKind, CommitmentType] = {
         ),
     )
 }
+TOLERANCE_MATERIALS = "tolerance_materials"  # Deadline.kind: the 容缺 materials owed by the subject
 # Offered in the commitment menu; 信用修复型 is made inside a repair application.
 MENU_KINDS = tuple(k for k in COMMITMENT_TYPES if k != CommitmentKind.REPAIR)
 
@@ -202,7 +205,7 @@ async def make_commitment(
     if kind == CommitmentKind.TOLERANCE and materials_due is not None:
         session.add(
             Deadline(
-                kind="tolerance_materials",
+                kind=TOLERANCE_MATERIALS,
                 ref_kind="commitment",
                 ref_id=row.id,
                 subject_id=subject.id,
@@ -262,6 +265,8 @@ async def decide_fulfilment(
     row.fulfilment_decided_on = today
     row.decided_by = staff.id
     row.version += 1
+    # Decided: nothing is owed any more, so the 容缺 materials reminders stop.
+    await close_deadlines(session, "commitment", row.id or 0, now or utcnow(), kind=TOLERANCE_MATERIALS)
     if outcome != Fulfilment.FULL:
         record = CreditRecord(
             subject_id=row.subject_id,
@@ -303,3 +308,45 @@ async def decide_fulfilment(
         },
     )
     return row
+
+
+async def materials_received(
+    session: AsyncSession,
+    commitment_id: int,
+    *,
+    received_on: date,
+    staff: Staff,
+    today: date,
+    now: datetime,
+) -> bool:
+    """Staff confirmed the 容缺 materials arrived (counted by arrival, §7.4): the deadline closes, and a
+    commitment whose only promise was those materials by that day is 全部履行. True when it was fulfilled
+    now; materials that came late leave the fulfilment to staff (the 容缺承诺履行核查 item)."""
+    row = await session.get(Commitment, commitment_id, with_for_update=True, populate_existing=True)
+    if row is None or row.kind != CommitmentKind.TOLERANCE:
+        raise UserError("找不到该容缺受理承诺。", "No such tolerance commitment.")
+    before = {"materials_received_on": row.materials_received_on, "fulfilment": row.fulfilment}
+    row.materials_received_on = received_on
+    in_time = row.materials_due is not None and received_on <= row.materials_due
+    fulfilled = in_time and row.fulfilment == Fulfilment.PENDING
+    if fulfilled:
+        row.fulfilment = Fulfilment.FULL
+        row.fulfilment_decided_on = today
+        row.decided_by = staff.id
+    row.version += 1
+    await close_deadlines(session, "commitment", row.id or 0, now, kind=TOLERANCE_MATERIALS)
+    await log_change(
+        session,
+        actor=f"staff:{staff.id}",
+        action="commitment.materials_received",
+        entity="commitment",
+        entity_id=row.id,
+        subject_id=row.subject_id,
+        before={k: (v.isoformat() if isinstance(v, date) else v) for k, v in before.items()},
+        after={
+            "materials_received_on": received_on.isoformat(),
+            "fulfilment": row.fulfilment,
+            "in_time": in_time,
+        },
+    )
+    return fulfilled

@@ -99,7 +99,8 @@ def check_time(scheduled_at: datetime, now: datetime, calendar: WorkdayCalendar)
     earliest = earliest_day(to_local(now).date(), calendar)
     if local.date() < earliest:
         raise UserError(
-            f"约谈通知书须至少提前 {rules.INTERVIEW_NOTICE_MIN_WORKDAYS} 个工作日送达，"
+            f"约谈通知书须至少提前 {rules.INTERVIEW_NOTICE_MIN_WORKDAYS} 个工作日送达（本系统默认设置，"
+            f"{rules.UNVERIFIED_NOTE}），"
             f"最早可安排在 {earliest}（星期{WEEKDAYS[earliest.weekday()]}）。",
             f"The notice must be served {rules.INTERVIEW_NOTICE_MIN_WORKDAYS} working day(s) ahead: "
             f"the earliest date is {earliest}.",
@@ -373,6 +374,14 @@ async def record_outcome(
         after={"status": interview.status, **interview.outcome},
     )
     subject = await _subject(session, interview.subject_id)
+    # Where the subject reports on the rectification (workflows/follow_up.py): the notice's own button.
+    report = notice_button(
+        "📤 报送整改情况",
+        "📤 Report on rectification",
+        "follow_up.start",
+        kind=RECTIFICATION,
+        ref_id=interview_id,
+    )
     await notify_subject(
         session,
         interview.subject_id,
@@ -380,6 +389,7 @@ async def record_outcome(
         template="interview_outcome",
         context={"subject_name": subject.name, **when(interview.scheduled_at), **interview.outcome},
         kind="interview",
+        buttons=[[report]] if due is not None else None,
         legally_required=True,
         now=now,
     )
@@ -387,9 +397,10 @@ async def record_outcome(
 
 
 async def rectification_done(
-    session: AsyncSession, interview_id: int, *, staff: Staff, now: datetime
+    session: AsyncSession, interview_id: int, *, staff: Staff, now: datetime, report_ref: str = ""
 ) -> None:
-    """Staff verified the rectification: the follow-up deadline closes (the loop of §8 ends here)."""
+    """Staff verified the rectification (from the subject's report `report_ref`, or on their own): the
+    follow-up deadline closes (the loop of §8 ends here)."""
     _require_active(staff)
     interview = await _load(session, interview_id)
     await close_deadlines(session, ENTITY, interview_id, now, kind=RECTIFICATION)
@@ -400,7 +411,13 @@ async def rectification_done(
         entity=ENTITY,
         entity_id=interview_id,
         subject_id=interview.subject_id,
+        after={"report": report_ref} if report_ref else None,
     )
+
+
+def title(interview: Interview) -> str:
+    """How people name an interview: by its Beijing date and time."""
+    return f"{to_local(interview.scheduled_at):%Y-%m-%d %H:%M} 的约谈"
 
 
 async def cancel(

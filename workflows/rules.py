@@ -357,6 +357,11 @@ def supervision_tier(credit_class: str) -> SupervisionTier:
 # Product setting, no rule found [R]: the 约谈通知书 is served at least this many working days ahead.
 INTERVIEW_NOTICE_MIN_WORKDAYS = 1
 RECTIFICATION_DEFAULT_WORKDAYS = 15  # default deadline for rectification items agreed at an interview [R]
+# Product settings, no rule found [R] (issue #9): staff check a 报送 (整改情况 / 容缺 materials) within this
+# many working days; 要求继续整改 leaves the subject at least this many working days from the decision (a
+# report sent back on or after the agreed day would otherwise be overdue at once).
+FOLLOW_UP_REVIEW_WORKDAYS = 5
+RECTIFICATION_CONTINUE_WORKDAYS = 5
 DUE_SOON_WORKDAYS = 1  # a queue item due within this many working days is shown red (issue #4)
 # Items that need two steps (经办 proposes, 审核 approves). Product configuration per item type.
 TWO_STEP_DECISIONS = {"repair": True, "objection": True, "commitment": False, "fulfilment": False}

@@ -15,21 +15,26 @@ from models import (
     BindingRequest,
     Commitment,
     CreditRecord,
+    Deadline,
+    DeadlineStatus,
+    FollowUpReport,
     Fulfilment,
     Objection,
     ObligationFulfilment,
+    RecordStatus,
     RepairApplication,
     Staff,
     StaffRole,
     Subject,
     SubjectKind,
 )
-from workflows import binding, commitments, fulfilment, objections, repair, rules
+from workflows import binding, commitments, follow_up, fulfilment, objections, repair, rules
 from workflows.applications import OPEN_STATUSES, status_label
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
 from workflows.clock import SHANGHAI
 from workflows.errors import ForgedAttempt, UserError
+from workflows.penalties import mark_published
 from workflows.validation import mask_id_number
 
 H, R, S, A = StaffRole.HANDLER, StaffRole.REVIEWER, StaffRole.SUPERVISOR, StaffRole.ADMIN
@@ -90,7 +95,8 @@ def require_department(staff: Staff, subject: Subject) -> None:
 
 @dataclass(frozen=True)
 class QueueItem:
-    kind: str  # repair | objection | commitment
+    kind: str  # repair | objection | commitment | fulfilment | binding | rectification |
+    # tolerance_materials (reports, workflows/follow_up.py) | publication (双公示 of a penalty)
     item_id: int
     ref: str
     subject: Subject
@@ -180,6 +186,26 @@ async def queue(
                     obj.draft.get("proposal"),
                 )
             )
+    reported: set[int] = set()  # 容缺 commitments whose materials wait for staff as a report item
+    for waiting in await follow_up.waiting_reports(session):
+        report = waiting.report
+        if report.kind == follow_up.TOLERANCE:
+            reported.add(report.ref_id)
+        if mine(waiting.subject):
+            items.append(
+                QueueItem(
+                    report.kind,
+                    report.id or 0,
+                    report.ref_no,
+                    waiting.subject,
+                    waiting.asked,
+                    report.status,
+                    report.due_on,
+                    left(report.due_on),
+                    report.version,
+                    None,
+                )
+            )
     for c, subject in (
         await session.exec(
             select(Commitment, Subject)
@@ -187,14 +213,15 @@ async def queue(
             .where(Commitment.fulfilment == Fulfilment.PENDING, col(Commitment.materials_due).is_not(None))
         )
     ).all():
-        if mine(subject):
+        if mine(subject) and c.id not in reported:
+            received = f"（材料已于 {c.materials_received_on} 收到）" if c.materials_received_on else ""
             items.append(
                 QueueItem(
                     "commitment",
                     c.id or 0,
                     c.code,
                     subject,
-                    f"容缺承诺履行核查：{c.missing_materials}",
+                    f"容缺承诺履行核查：{c.missing_materials}{received}",
                     Fulfilment.PENDING,
                     c.materials_due,
                     left(c.materials_due),
@@ -222,6 +249,36 @@ async def queue(
                     f.due_on,
                     left(f.due_on),
                     f.version,
+                    None,
+                )
+            )
+    # 双公示: a penalty not yet published within its 7 working days (§2 P1); staff mark it 已公示 here.
+    for deadline, record, subject in (
+        await session.exec(
+            select(Deadline, CreditRecord, Subject)
+            .join(CreditRecord, col(CreditRecord.id) == col(Deadline.ref_id))
+            .join(Subject, col(Subject.id) == col(CreditRecord.subject_id))
+            .where(
+                Deadline.kind == PUBLICATION,
+                Deadline.ref_kind == "credit_record",
+                Deadline.status == DeadlineStatus.OPEN,
+                col(CreditRecord.published_at).is_(None),
+                CreditRecord.status != RecordStatus.WITHDRAWN,
+            )
+        )
+    ).all():
+        if mine(subject):
+            items.append(
+                QueueItem(
+                    PUBLICATION,
+                    record.id or 0,
+                    record.decision_no or f"{record.decision_date} 的处罚决定",
+                    subject,
+                    f"双公示：行政处罚信息须于 {deadline.due_on} 前公示（决定日期 {record.decision_date}）",
+                    DeadlineStatus.OPEN,
+                    deadline.due_on,
+                    left(deadline.due_on),
+                    0,
                     None,
                 )
             )
@@ -264,10 +321,12 @@ def binding_request_text(req: BindingRequest) -> str:
     typed = mask_id_number(req.typed_code) if req.typed_code[:17].isdigit() else req.typed_code
     who = f"（聊天昵称：{req.requester_name}）" if req.requester_name else ""
     registered = "" if req.subject_id is not None else "；该代码尚未登记"
-    return f"绑定申请：{req.applicant}{who}\n输入的代码：{typed or '—'}{registered}"
+    return f"绑定申请：{req.applicant}{who}；输入的代码：{typed or '—'}{registered}"
 
 
 # -- decisions -------------------------------------------------------------------------------------
+
+PUBLICATION = "publication"  # the Deadline.kind of 双公示 and the queue kind that lists it
 
 # Which decisions each item kind knows, and whether it needs a reason.
 DECISIONS: dict[str, dict[str, str]] = {
@@ -280,6 +339,11 @@ DECISIONS: dict[str, dict[str, str]] = {
     },
     "binding": {"approve": "同意绑定", "reject": "不同意"},
     "fulfilment": {"approve": "确认履行", "reject": "不予确认"},
+    **{
+        kind: {"approve": rk.approve, "reject": rk.reject}  # 验收通过 / 要求继续整改, 确认收齐 / 要求补交
+        for kind, rk in follow_up.KINDS.items()
+    },
+    "publication": {"publish": "已公示"},
 }
 NEEDS_TEXT = {
     ("repair", "request_more"),
@@ -289,6 +353,7 @@ NEEDS_TEXT = {
     ("commitment", Fulfilment.NONE),
     ("binding", "reject"),
     ("fulfilment", "reject"),
+    *((kind, "reject") for kind in follow_up.KINDS),
 }
 FINAL = {"approve", "reject", Fulfilment.FULL, Fulfilment.PARTIAL, Fulfilment.NONE}
 
@@ -303,6 +368,9 @@ async def load_item(
         "commitment": Commitment,
         "binding": BindingRequest,
         "fulfilment": ObligationFulfilment,
+        follow_up.RECTIFICATION: FollowUpReport,
+        follow_up.TOLERANCE: FollowUpReport,
+        PUBLICATION: CreditRecord,
     }[kind]
     row = await session.get(model, item_id, with_for_update=lock or None, populate_existing=lock)
     if row is None:
@@ -421,6 +489,22 @@ async def decide(
             today=today,
             calendar=calendar,
         )
+    elif kind in follow_up.KINDS:
+        await follow_up.decide(
+            session,
+            item_id,
+            action == "approve",
+            staff=staff,
+            expected_version=version,
+            reason=reason,
+            now=now,
+            today=today,
+            calendar=calendar,
+        )
+    elif kind == PUBLICATION:
+        if row.published_at is not None:  # another staff member was quicker
+            raise UserError("该处罚决定已标记为已公示。", "This decision is already marked published.")
+        await mark_published(session, item_id, staff=staff, now=now)
     else:
         await commitments.decide_fulfilment(
             session,
@@ -434,7 +518,7 @@ async def decide(
         )
     if kind in ("repair", "objection") and row.draft.get("proposal"):
         row.draft = {k: v for k, v in row.draft.items() if k != "proposal"}
-    return DecisionResult(True, f"已{label}。")
+    return DecisionResult(True, f"已标记为「{label}」。" if label.startswith("已") else f"已{label}。")
 
 
 async def review_proposal(
@@ -494,6 +578,9 @@ def _entity(kind: str) -> str:
         "commitment": "commitment",
         "binding": binding.REQUEST_ENTITY,
         "fulfilment": fulfilment.ENTITY,
+        follow_up.RECTIFICATION: follow_up.ENTITY,
+        follow_up.TOLERANCE: follow_up.ENTITY,
+        PUBLICATION: "credit_record",
     }[kind]
 
 

@@ -18,6 +18,7 @@ MODULES = (
     "staff_lookup",
     "interviews",
     "fulfilment",
+    "follow_up",
     "subjects",
     "data",
 )

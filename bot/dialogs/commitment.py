@@ -2,6 +2,7 @@
 
 menu → type → explanation → matter (from the list, or typed) → [容缺: missing materials → deadline]
      → letter preview → confirm → code + letter document
+我的承诺 → [容缺, materials owed: 📤 补齐材料 → bot/dialogs/follow_up.py → 待办 for staff]
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import menu_row, require_subject
 from bot.replies import Document
-from models import Commitment, CommitmentKind
+from models import ApplicationStatus, Commitment, CommitmentKind
 from notifications.letters import as_document, commitment_text
-from workflows import rules
+from workflows import follow_up, rules
 from workflows.commitments import (
     COMMITMENT_TYPES,
     FULFILMENT_LABELS,
@@ -231,22 +232,31 @@ async def confirm(ctx: Ctx, _: dict) -> None:
     row.letter = _text(ctx, draft, row.code).letter  # the stored letter carries its code
     ctx.goto("menu")
     due = (
-        ctx.t(f"\n请于 {row.materials_due} 前补齐：{row.missing_materials}。", "")
+        ctx.t(
+            f"\n请于 {row.materials_due} 前补齐：{row.missing_materials}。"
+            "材料备齐后点「补齐材料」上传，或在「我的承诺」中上传。",
+            f"\nHand in the missing materials by {row.materials_due} (「补齐材料」 or My commitments).",
+        )
         if row.materials_due
         else ""
     )
-    ctx.say(
-        ctx.t(f"✅ 承诺已作出，承诺编码：{row.code}{due}", f"✅ Commitment made: {row.code}"),
+    rows = [
         [
-            [
-                ctx.button(
-                    ctx.t("📥 下载承诺书", "📥 Download the letter"), "commit.download", commitment_id=row.id
-                )
-            ],
-            [ctx.button(ctx.t("📄 我的承诺", "📄 My commitments"), "commit.list")],
-            menu_row(ctx),
+            ctx.button(
+                ctx.t("📥 下载承诺书", "📥 Download the letter"), "commit.download", commitment_id=row.id
+            )
         ],
-    )
+        [ctx.button(ctx.t("📄 我的承诺", "📄 My commitments"), "commit.list")],
+        menu_row(ctx),
+    ]
+    if row.materials_due:
+        rows.insert(0, [_upload_button(ctx, row.id or 0)])
+    ctx.say(ctx.t(f"✅ 承诺已作出，承诺编码：{row.code}{due}", f"✅ Commitment made: {row.code}{due}"), rows)
+
+
+def _upload_button(ctx: Ctx, commitment_id: int, n: int | None = None):  # type: ignore[no-untyped-def]
+    label = ctx.t("📤 补齐材料", "📤 Hand in materials") + (f" {n}" if n is not None else "")
+    return ctx.button(label, "follow_up.start", kind=follow_up.TOLERANCE, ref_id=commitment_id)
 
 
 async def _own(ctx: Ctx, commitment_id: int) -> Commitment:
@@ -273,15 +283,38 @@ async def list_commitments(ctx: Ctx, _: dict) -> None:
     if not rows:
         ctx.say(ctx.t("您还没有作出信用承诺。", "No commitments yet."), [menu_row(ctx)], edit=True)
         return
+    owed = await follow_up.open_tolerance_commitments(ctx.session, subject.id or 0)
     lines = [ctx.t("📄 我的信用承诺", "📄 My commitments")]
-    buttons = []
+    buttons, uploads = [], []
     for i, c in enumerate(rows, 1):
         t = COMMITMENT_TYPES[CommitmentKind(c.kind)]
-        due = f"，补齐期限 {c.materials_due}" if c.materials_due else ""
         lines.append(
-            f"{i}. {c.code} · {t.name} · {c.matter}\n   {c.made_on} 作出，履行状态：{FULFILMENT_LABELS[c.fulfilment]}{due}"
+            f"{i}. {c.code} · {t.name} · {c.matter}\n   {c.made_on} 作出，履行状态：{FULFILMENT_LABELS[c.fulfilment]}"
+            + await _materials_line(ctx, c)
         )
         buttons.append(ctx.button(f"📥 {i}", "commit.download", commitment_id=c.id))
+        if c.id in owed:
+            uploads.append(_upload_button(ctx, c.id or 0, i))
     ctx.say(
-        "\n".join(lines), [buttons[i : i + 5] for i in range(0, len(buttons), 5)] + [menu_row(ctx)], edit=True
+        "\n".join(lines),
+        [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+        + [uploads[i : i + 3] for i in range(0, len(uploads), 3)]
+        + [menu_row(ctx)],
+        edit=True,
     )
+
+
+async def _materials_line(ctx: Ctx, c: Commitment) -> str:
+    """Where a 容缺 commitment's missing materials stand: owed by a day, waiting for staff, sent back,
+    or received."""
+    if c.materials_due is None:
+        return ""
+    if c.materials_received_on is not None:
+        return f"\n   容缺材料已于 {c.materials_received_on} 收齐"
+    last = await follow_up.latest_report(ctx.session, follow_up.TOLERANCE, c.id or 0)
+    if last is not None and last.status == ApplicationStatus.SUBMITTED:
+        return f"\n   容缺材料已报送（{last.ref_no}），待工作人员确认"
+    line = f"，补齐期限 {c.materials_due}"
+    if last is not None and last.status == ApplicationStatus.REJECTED:
+        line += f"\n   上次报送（{last.ref_no}）被退回：{last.reason}"
+    return line

@@ -2,7 +2,8 @@
 outcome or cancel. The subject: confirm attendance from the notice's button.
 
 schedule: reason → time (Beijing) → place or 线上 → attendees → confirm → 约谈通知书 served
-outcome:  attended? → issues → rectification items → commitment signed? → saved (items → a deadline)
+outcome:  attended? → issues → rectification items → commitment signed? → saved (items → a deadline;
+          the subject reports on them from the outcome notice: bot/dialogs/follow_up.py → 待办)
 """
 
 from __future__ import annotations
@@ -262,7 +263,10 @@ async def _save(ctx: Ctx, data: dict) -> None:
         else "已记录约谈结果，并已告知对方。"
     )
     if iv.outcome.get("rectification_due"):
-        text += f"\n整改期限：{iv.outcome['rectification_due']}，到期前会提醒对方。"
+        text += (
+            f"\n整改期限：{iv.outcome['rectification_due']}，到期前会提醒对方。"
+            "对方可在聊天中报送整改情况，报送后会列入「待办」，由您验收。"
+        )
     ctx.say(text, [menu_row(ctx)])
 
 

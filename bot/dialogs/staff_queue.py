@@ -2,6 +2,8 @@
 
 待办 → item → [受理 | 补正 → materials (pick or type) | 通过 | 不予修复/维持 → reason | 更正 → correction]
       → done (or a proposal when the item needs two steps) → applicant told through the outbox
+      报送 (整改情况 / 容缺材料) → [验收通过 / 确认收齐 | 要求继续整改 / 要求补交 → reason] → subject told
+      双公示 → [已公示] → the publication deadline closes
 更正 → [field → value (typed, or a choice button)]* → 完成更正 | 撤销该记录
       each value is read by its validator in workflows/corrections.py; the screen shows before → after,
       derived dates included, and so does the reviewer's page when it becomes a proposal
@@ -15,8 +17,8 @@ from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import menu_row
 from bot.replies import Button, Document
-from models import CreditRecord, DriverViolation, Material
-from workflows import corrections, objections, rules
+from models import Commitment, CreditRecord, DriverViolation, Interview, Material
+from workflows import corrections, follow_up, objections, rules
 from workflows import staff as staff_rules
 from workflows.applications import status_label
 from workflows.clock import utc_now
@@ -25,6 +27,11 @@ from workflows.errors import UserError
 from workflows.materials import materials_of
 from workflows.staff import DECISIONS, NEEDS_TEXT, QueueItem, require
 
+# What the decider is told happens next, when it is not "the applicant is told".
+TOLD = {
+    **dict.fromkeys(follow_up.KINDS, "企业将收到通知。"),
+    "publication": "该决定的双公示提醒已停止。",
+}
 URGENCY_MARK = {"overdue": "⚠️ 已超期", "soon": "🔴", "ok": "🟢", "none": "⚪"}
 MORE_PRESETS = ("加盖公章的缴款凭证", "整改完成报告", "法定代表人授权委托书", "营业执照复印件")
 
@@ -76,6 +83,10 @@ async def _item(ctx: Ctx, kind: str, item_id: int) -> QueueItem:
 def _status(kind: str, row: Any) -> str:
     if kind == "commitment":
         return FULFILMENT_LABELS[row.fulfilment]
+    if kind == staff_rules.PUBLICATION:
+        return "已公示" if row.published_at else "无需公示"
+    if kind in follow_up.KINDS:
+        return follow_up.STATUS_LABELS[row.status][0]
     if kind == "binding":
         return {"approved": "已同意", "rejected": "未同意"}.get(row.status, row.status)
     return status_label(row.status)
@@ -117,6 +128,13 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
     elif kind == "binding":
         # item.asked already names the applicant as they typed it; the chat's id is internal.
         lines.append("请核实申请人身份（如电话联系企业）后再同意。")
+    elif kind in follow_up.KINDS:
+        lines.extend(await _report_lines(ctx, row))
+    elif kind == staff_rules.PUBLICATION:
+        lines.append(
+            f"处罚：{row.decision_date}，{row.authority}；{row.penalty_type or ''} {row.content}".rstrip()
+        )
+        lines.append("请在门户网站完成行政处罚信息公示后点「已公示」，提醒随即停止。")
     else:
         lines.append(f"承诺编码：{row.code}，补齐期限：{row.materials_due}")
     rows: list[list[Button]] = []
@@ -124,6 +142,7 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
         "repair": "repair_application",
         "objection": "objection",
         "fulfilment": "obligation_fulfilment",
+        **dict.fromkeys(follow_up.KINDS, follow_up.ENTITY),
     }.get(kind)
     if entity:
         files = await materials_of(ctx.session, entity, item_id)
@@ -182,6 +201,28 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
     ctx.say("\n".join(line for line in lines if line), rows, edit=True)
 
 
+async def _report_lines(ctx: Ctx, row: Any) -> list[str]:
+    """What a report answers (the interview's items and deadline, or the 容缺 materials) and what it says."""
+    lines = []
+    if row.kind == follow_up.RECTIFICATION:
+        iv = await ctx.session.get(Interview, row.ref_id)
+        if iv is not None:
+            items = iv.outcome.get("rectification_items") or []
+            lines.append(f"约定整改期限：{iv.outcome.get('rectification_due') or '—'}")
+            if iv.outcome.get("issues"):
+                lines.append(f"指出的问题：{iv.outcome['issues']}")
+            lines += ["整改事项："] + [f"{n}. {item}" for n, item in enumerate(items, 1)]
+        verdict = "验收通过后整改期限办结；要求继续整改须写明理由，企业将收到通知并可再次报送。"
+    else:
+        c = await ctx.session.get(Commitment, row.ref_id)
+        if c is not None:
+            lines.append(f"欠缺材料：{c.missing_materials}")
+        verdict = "确认收齐：在补齐期限内报送的，该承诺即为全部履行；要求补交须写明理由，补齐期限不变。"
+    lines.append(f"报送说明：{row.description or '（未填写）'}")
+    lines.append(verdict)
+    return lines
+
+
 @registry.action("staff.material")
 async def download(ctx: Ctx, payload: dict) -> None:
     staff = require(ctx.identity.staff, "queue.view")
@@ -192,6 +233,7 @@ async def download(ctx: Ctx, payload: dict) -> None:
         "repair_application": "repair",
         "objection": "objection",
         "obligation_fulfilment": "fulfilment",
+        follow_up.ENTITY: follow_up.RECTIFICATION,  # either report kind: the same table
     }.get(m.owner_kind)
     if owner_kind is None:
         raise UserError("文件不存在。", "No such file.")
@@ -211,6 +253,9 @@ async def on_decide(ctx: Ctx, payload: dict) -> None:
     if (kind, action) in NEEDS_TEXT:
         ctx.goto("staff.await_reason", **payload)
         prompt = {
+            (follow_up.RECTIFICATION, "reject"): "请输入需要继续整改的内容和理由（必填，将告知企业）：",
+            (follow_up.TOLERANCE, "reject"): "请输入需要补交的材料和理由（必填，将告知企业）：",
+        }.get((kind, action)) or {
             "request_more": "请选择或输入需要补正的材料：",
             "reject": "请输入理由（必填，将告知申请人）：",
         }.get(action, "请输入未履行的内容：")
@@ -254,7 +299,7 @@ async def _execute(ctx: Ctx, data: dict, reason: str, **extra: object) -> None:
         **extra,
     )  # type: ignore[arg-type]
     ctx.goto("menu")
-    tail = "申请人将收到通知。" if result.done else ""
+    tail = TOLD.get(data["kind"], "申请人将收到通知。") if result.done else ""
     ctx.say(f"✅ {result.text}{tail}", [[ctx.button("⬅️ 待办", "staff.queue"), *menu_row(ctx)]])
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from notifications.render import TEMPLATES, Renderer
 from tests.support.wording import problems
+from tests.unit.test_loops import CASES as LOOP_CASES
 
 LANGS = ("zh", "en")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -150,6 +151,8 @@ def _commitment_values(kind: str) -> dict[str, Any]:
 
 
 SAMPLES = [
+    # workflows/follow_up.py: the 报送 loop's contexts live with its unit tests.
+    *(Sample(template, shape, context) for template, shape, context in LOOP_CASES),
     # workflows/binding.py decide(): a refusal does not name the subject.
     Sample(
         "binding_decided",
