@@ -374,6 +374,18 @@ async def record_outcome(
         after={"status": interview.status, **interview.outcome},
     )
     subject = await _subject(session, interview.subject_id)
+    scheduler = await session.get(Staff, interview.created_by) if interview.created_by else None
+    if not attended and scheduler is not None and scheduler.id != staff.id and scheduler.active:
+        # Whoever called the interview hears that nobody came, when someone else recorded it.
+        await notify_staff(
+            session,
+            scheduler,
+            event_key=f"interview:{interview_id}:no_show",
+            template="interview_no_show",
+            context={"subject_name": subject.name, **when(interview.scheduled_at), "recorded_by": staff.name},
+            kind="interview",
+            now=now,
+        )
     # Where the subject reports on the rectification (workflows/follow_up.py): the notice's own button.
     report = notice_button(
         "📤 报送整改情况",

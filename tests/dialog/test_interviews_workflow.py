@@ -64,9 +64,13 @@ async def _schedule(app: App, clock: FrozenClock, uscc: str = LUNAN, **kw: Any) 
         )
 
 
-async def _record(app: App, interview: Interview, *, version: int | None = None, **kw: Any) -> Interview:
+async def _record(
+    app: App, interview: Interview, *, version: int | None = None, recorder: str = "陈科员", **kw: Any
+) -> Interview:
     """Staff record the outcome; by default as held, on the interview's day after it took place."""
-    staff = await _staff(app)  # read before the transaction: SQLite allows one open writer at a time
+    staff = await _staff(
+        app, recorder
+    )  # read before the transaction: SQLite allows one open writer at a time
     args: dict[str, Any] = {
         "attended": True,
         "issues": "",
@@ -299,6 +303,7 @@ async def test_a_no_show_is_recorded_and_counted(demo: App, clock: FrozenClock) 
         await _record(demo, first, attended=False, commitment_signed=True)
     missed = await _record(demo, first, attended=False)
     assert missed.status == InterviewStatus.NO_SHOW and missed.outcome["attended"] is False
+    assert await _outbox(demo, "interview_no_show") == []  # the scheduler recorded it: no need to tell
     [notice] = await _outbox(demo, "interview_outcome")
     assert "未参加 2026-11-26（星期四）09:30" in default_renderer().render(
         "interview_outcome", "zh", notice.context
@@ -394,3 +399,12 @@ async def test_the_summary_shows_counts_grade_and_open_interviews(demo: App, clo
     assert summary.latest_grade == "AAA" and summary.recent_no_shows == 0
     assert [i.id for i in summary.upcoming_interviews] == [interview.id]
     assert summary.open_repairs == () and summary.open_warnings == ()
+
+
+async def test_the_scheduler_hears_of_a_no_show_someone_else_recorded(demo: App, clock: FrozenClock) -> None:
+    interview = await _schedule(demo, clock)  # scheduled by 陈科员
+    await _record(demo, interview, attended=False, recorder="刘主任")
+    [notice] = await _outbox(demo, "interview_no_show")
+    assert notice.staff_id == (await _staff(demo)).id
+    text = default_renderer().render("interview_no_show", "zh", notice.context)
+    assert "未参加 2026-11-26 09:30 的约谈" in text and "刘主任" in text

@@ -364,6 +364,18 @@ SAMPLES = [
     Sample("interview_scheduled_staff", "served", {**INTERVIEW, "served_chats": 2}),
     Sample("interview_scheduled_staff", "not served", {**INTERVIEW, "served_chats": 0}),
     Sample("interview_unrecorded", "unrecorded", INTERVIEW_SWEEP),
+    # workflows/interviews.py record_outcome(): the scheduler hears of a no-show someone else recorded.
+    Sample(
+        "interview_no_show",
+        "no show",
+        {
+            "subject_name": "枣庄市安达物流有限公司",
+            "date": "2026-12-01",
+            "weekday": "星期二",
+            "time": "09:30",
+            "recorded_by": "陈科员",
+        },
+    ),
     # notifications/sweeps.py monthly_lists_notice(): lines from workflows/monthly_report.py summary_text.
     Sample(
         "monthly_lists",
