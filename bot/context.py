@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.i18n import gettext
 from bot.replies import Button, Document, Event, Outcome, Reply
 from models import ButtonToken, ConversationState
 from workflows.calendar import WorkdayCalendar
@@ -59,6 +60,11 @@ class Ctx:
     def t(self, zh: str, en: str) -> str:
         """Chinese first; English when the user chose it (/lang)."""
         return en if self.lang == "en" else zh
+
+    def _(self, zh: str, /, **values: object) -> str:
+        """The Chinese text (the gettext msgid) in the chat's language, placeholders filled: English
+        comes from the catalogs in bot/locale (bot/i18n.py)."""
+        return gettext(zh, self.lang, **values)
 
     # -- state --------------------------------------------------------------------------------------
     def goto(self, state: str, **data: Any) -> None:

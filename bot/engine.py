@@ -23,6 +23,7 @@ from bot.context import Ctx, Services
 from bot.dialogs import registry
 from bot.dialogs.groups import on_group_event
 from bot.dialogs.menu import COMMANDS, run_command, unknown_text
+from bot.i18n import error_text
 from bot.replies import Event, Outcome, Reply
 from models import ButtonToken, ConversationState
 from models.db import is_sqlite
@@ -96,8 +97,8 @@ class Engine:
                             entity_id=err.entity_id,
                         )
                 return Outcome(
-                    [Reply(err.text(lang))],
-                    err.text(lang)[:190] if event.callback else None,
+                    [Reply(error_text(err, lang))],
+                    error_text(err, lang)[:190] if event.callback else None,
                     expects_text=event.private and waiting in registry.texts,
                 )
 

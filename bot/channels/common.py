@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.i18n import N_
 from notifications.limits import MAX_MESSAGE_LENGTH
 from workflows.errors import UserError
 
@@ -37,10 +38,7 @@ def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
     return parts
 
 
-UNREADABLE_FILE = UserError(
-    "文件无法读取，请重新发送（Telegram 机器人只能下载 20 MB 以内的文件）。",
-    "The file could not be read; please send it again (bots can download files up to 20 MB).",
-)
+UNREADABLE_FILE = UserError(N_("文件无法读取，请重新发送（Telegram 机器人只能下载 20 MB 以内的文件）。"))
 
 
 async def download(fetch: Callable[[], Awaitable[bytes]]) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.menu import show_menu
+from bot.i18n import error_text
 from workflows.binding import (
     check_can_request,
     check_requested_code,
@@ -48,7 +49,7 @@ async def try_code(ctx: Ctx, raw: str) -> None:
     )
     if outcome.error is not None:
         # Not raised: the wrong-try counter must be committed with this event.
-        ctx.say(outcome.error.text(ctx.lang))
+        ctx.say(error_text(outcome.error, ctx.lang))
         return
     ctx.identity = await resolve_identity(ctx.session, ctx.state)
     ctx.goto("menu")
