@@ -57,10 +57,6 @@ class Ctx:
     def today(self) -> date:
         return local_today(self.services.clock)
 
-    def t(self, zh: str, en: str) -> str:
-        """Chinese first; English when the user chose it (/lang)."""
-        return en if self.lang == "en" else zh
-
     def _(self, zh: str, /, **values: object) -> str:
         """The Chinese text (the gettext msgid) in the chat's language, placeholders filled: English
         comes from the catalogs in bot/locale (bot/i18n.py)."""

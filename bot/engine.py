@@ -23,7 +23,7 @@ from bot.context import Ctx, Services
 from bot.dialogs import registry
 from bot.dialogs.groups import on_group_event
 from bot.dialogs.menu import COMMANDS, run_command, unknown_text
-from bot.i18n import error_text
+from bot.i18n import N_, error_text
 from bot.replies import Event, Outcome, Reply
 from models import ButtonToken, ConversationState
 from models.db import is_sqlite
@@ -37,8 +37,8 @@ from workflows.text import clean_optional
 log = logging.getLogger(__name__)
 
 CRASH_TEXT = (
-    "抱歉，系统处理时出错了。您的对话和草稿都已保留，请稍后再试，或发送 /menu 返回主菜单。\n"
-    "Sorry, something went wrong. Nothing was lost; please try again or send /menu."
+    "抱歉，系统处理时出错了。您的对话和草稿都已保留，请稍后再试，或发送 /menu 返回主菜单。\n"  # both languages: after a crash the chat's language is unknown
+    "Sorry, something went wrong. Nothing was lost; please try again or send /menu."  # both languages: after a crash the chat's language is unknown
 )
 
 
@@ -67,7 +67,7 @@ class Engine:
                 return await self._handle(event)
             except Exception:
                 log.exception("event failed for chat %s:%s", event.channel, event.chat_id)
-                return Outcome([Reply(CRASH_TEXT)], "出错了 / Error")
+                return Outcome([Reply(CRASH_TEXT)], "出错了 / Error")  # both languages: the crash toast
 
     async def _handle(self, event: Event) -> Outcome:
         lang = "zh"
@@ -131,26 +131,19 @@ class Engine:
         elif event.file is not None:
             handler = registry.files.get(ctx.state.state)
             if handler is None:
-                raise UserError(
-                    "这里不需要发送文件。请使用按钮，或输入 /menu 返回主菜单。",
-                    "No file is needed here. Use the buttons, or /menu.",
-                )
+                raise UserError(N_("这里不需要发送文件。请使用按钮，或输入 /menu 返回主菜单。"))
             await handler(ctx, event.file)
         else:
-            raise UserError(
-                "暂不支持这类消息（贴纸、语音、位置等）。请使用按钮或输入文字。",
-                "This kind of message (sticker, voice, ...) is not supported. Use the buttons or text.",
-            )
+            raise UserError(N_("暂不支持这类消息（贴纸、语音、位置等）。请使用按钮或输入文字。"))
 
     async def _on_text(self, ctx: Ctx, text: str) -> None:
         if len(text) > rules.MAX_TEXT_LENGTH:
             raise UserError(
-                f"消息太长（{len(text)} 字），请控制在 {rules.MAX_TEXT_LENGTH} 字以内。",
-                f"The message is too long ({len(text)} characters; at most {rules.MAX_TEXT_LENGTH}).",
+                ctx._("消息太长（{n} 字），请控制在 {most} 字以内。", n=len(text), most=rules.MAX_TEXT_LENGTH)
             )
         stripped = text.strip()
         if not stripped:
-            raise UserError("消息是空的，请输入内容或使用按钮。", "The message is empty.")
+            raise UserError(N_("消息是空的，请输入内容或使用按钮。"))
         if stripped.startswith("/"):
             name, _, arg = stripped[1:].partition(" ")
             name = name.split("@", 1)[0].lower()  # "/start@bot_name" in groups
@@ -158,8 +151,7 @@ class Engine:
                 await run_command(ctx, name, arg.strip())
                 return
             raise UserError(
-                f"未知命令 /{name[:32]}。可用命令：/start /menu /help /cancel /lang",
-                f"Unknown command /{name[:32]}. Try /start /menu /help /cancel /lang",
+                ctx._("未知命令 /{name}。可用命令：/start /menu /help /cancel /lang", name=name[:32])
             )
         handler = registry.texts.get(ctx.state.state)
         if handler is None:
@@ -179,22 +171,12 @@ class Engine:
                 entity_id=data,
                 after={"owner_chat": f"{token.channel}:{token.chat_id}"},
             )
-            ctx.notice(ctx.t("按钮无效", "Invalid button"))
-            ctx.say(
-                ctx.t(
-                    "这个按钮不属于当前对话，已拒绝。请发送 /menu 查看您的菜单。",
-                    "This button does not belong to this chat. Send /menu.",
-                )
-            )
+            ctx.notice(ctx._("按钮无效"))
+            ctx.say(ctx._("这个按钮不属于当前对话，已拒绝。请发送 /menu 查看您的菜单。"))
             return
         if token is None or (token.screen != ctx.state.screen and not token.persistent):
-            ctx.notice(ctx.t("按钮已过期", "Button expired"))
-            ctx.say(
-                ctx.t(
-                    "这个按钮已过期（来自较早的消息）。请使用最新消息中的按钮，或发送 /menu。",
-                    "That button is from an older message. Use the latest buttons, or send /menu.",
-                )
-            )
+            ctx.notice(ctx._("按钮已过期"))
+            ctx.say(ctx._("这个按钮已过期（来自较早的消息）。请使用最新消息中的按钮，或发送 /menu。"))
             return
         handler = registry.actions[token.action]
         await handler(ctx, dict(token.payload))

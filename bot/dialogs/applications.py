@@ -16,26 +16,16 @@ async def list_applications(ctx: Ctx, _: dict) -> None:
     repairs = await subject_applications(ctx.session, subject.id or 0)
     objs = await subject_objections(ctx.session, subject.id or 0)
     if not repairs and not objs:
-        ctx.say(ctx.t("📂 您还没有修复申请或异议。", "📂 No applications yet."), [menu_row(ctx)], edit=True)
+        ctx.say(ctx._("📂 您还没有修复申请或异议。"), [menu_row(ctx)], edit=True)
         return
-    lines = [ctx.t("📂 我的申请", "📂 My applications")]
+    lines = [ctx._("📂 我的申请")]
     rows = []
     for a in repairs:
-        name = ctx.t("草稿", "draft") if a.ref_no.startswith("DRAFT") else a.ref_no
-        lines.append(
-            ctx.t(
-                f"🛠 信用修复 {name}：{status_label(a.status)}",
-                f"🛠 Repair {name}: {status_label(a.status, 'en')}",
-            )
-        )
+        name = ctx._("草稿") if a.ref_no.startswith("DRAFT") else a.ref_no
+        lines.append(ctx._("🛠 信用修复 {name}：{status}", name=name, status=status_label(a.status, ctx.lang)))
         rows.append([ctx.button(f"🛠 {name}", "repair.status", app_id=a.id)])
     for o in objs:
-        name = ctx.t("草稿", "draft") if o.ref_no.startswith("DRAFT") else o.ref_no
-        lines.append(
-            ctx.t(
-                f"⚖️ 异议 {name}：{status_label(o.status)}",
-                f"⚖️ Objection {name}: {status_label(o.status, 'en')}",
-            )
-        )
+        name = ctx._("草稿") if o.ref_no.startswith("DRAFT") else o.ref_no
+        lines.append(ctx._("⚖️ 异议 {name}：{status}", name=name, status=status_label(o.status, ctx.lang)))
         rows.append([ctx.button(f"⚖️ {name}", "objection.status", obj_id=o.id)])
     ctx.say("\n".join(lines), rows[:12] + [menu_row(ctx)], edit=True)

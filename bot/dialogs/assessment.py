@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import require_subject
-from workflows import rules
+from bot.dialogs.common import require_subject, unverified_note
+from bot.i18n import N_, translate
 from workflows.assessment import driver_assessment, violations_under_objection
 from workflows.validation import mask_id_number, mask_name
+
+# The labels of rules.DRIVER_GRADE_BANDS (rules.py keeps them in Chinese only), for the catalog.
+GRADE_LABELS = (N_("优良"), N_("合格"), N_("基本合格"), N_("不合格"))
 
 
 @registry.action("driver.assessment")
@@ -16,75 +19,72 @@ async def show_assessment(ctx: Ctx, _: dict) -> None:
     report = await driver_assessment(ctx.session, subject, ctx.today)
     g = report.grade
     lines = [
-        ctx.t("🚗 我的诚信考核", "🚗 My integrity assessment"),
-        ctx.t(
-            f"驾驶员：{mask_name(subject.name)}（从业资格证 {mask_id_number(subject.cert_no or '')}）",
-            f"Driver: {mask_name(subject.name)} (certificate {mask_id_number(subject.cert_no or '')})",
+        ctx._("🚗 我的诚信考核"),
+        ctx._(
+            "驾驶员：{name}（从业资格证 {cert_no}）",
+            name=mask_name(subject.name),
+            cert_no=mask_id_number(subject.cert_no or ""),
         ),
-        ctx.t(
-            f"本考核周期：{report.cycle.start} 至 {report.cycle.end}",
-            f"Current cycle: {report.cycle.start} to {report.cycle.end}",
+        ctx._("本考核周期：{start} 至 {end}", start=report.cycle.start, end=report.cycle.end),
+        ctx._(
+            "已扣分：{points} / {ceiling}（剩余 {left} 分）",
+            points=report.points,
+            ceiling=report.ceiling,
+            left=report.points_left,
         ),
-        ctx.t(
-            f"已扣分：{report.points} / {report.ceiling}（剩余 {report.points_left} 分）",
-            f"Points deducted: {report.points} / {report.ceiling} ({report.points_left} left)",
-        ),
-        ctx.t(
-            f"按目前扣分，本周期考核等级为：{g.grade}（{g.label}）",
-            f"At these points the cycle's grade is: {g.grade}",
+        ctx._(
+            "按目前扣分，本周期考核等级为：{grade}（{label}）",
+            grade=g.grade,
+            label=translate(g.label, ctx.lang),
         ),
     ]
     if not report.bands_verified:
-        lines.append(
-            ctx.t(
-                f"※ 等级分档为暂定参数，{rules.UNVERIFIED_NOTE}。",
-                "※ Grade bands are provisional; the assessing authority's answer prevails.",
-            )
-        )
+        lines.append(ctx._("※ 等级分档为暂定参数，{note}。", note=unverified_note(ctx)))
     lines.append("")
     if report.deductions:
         disputed = await violations_under_objection(
             ctx.session, [d.violation_id for d in report.deductions if d.violation_id is not None]
         )
-        lines.append(ctx.t("本周期违章记录：", "Violations this cycle:"))
+        lines.append(ctx._("本周期违章记录："))
         for i, d in enumerate(report.deductions, 1):
-            by = f"（{d.authority}）" if d.authority else ""
-            by_en = f" ({d.authority})" if d.authority else ""
-            line = ctx.t(
-                f"{i}. {d.occurred_on} {d.item}，扣 {d.points} 分{by}",
-                f"{i}. {d.occurred_on} {d.item}: {d.points} points{by_en}",
-            )
+            if d.authority:
+                line = ctx._(
+                    "{n}. {day} {item}，扣 {points} 分（{authority}）",
+                    n=i,
+                    day=d.occurred_on,
+                    item=d.item,
+                    points=d.points,
+                    authority=d.authority,
+                )
+            else:
+                line = ctx._(
+                    "{n}. {day} {item}，扣 {points} 分", n=i, day=d.occurred_on, item=d.item, points=d.points
+                )
             if d.violation_id in disputed:
-                line += ctx.t(" · ⚖️ 异议处理中", " · ⚖️ under objection")
+                line += ctx._(" · ⚖️ 异议处理中")
             lines.append(line)
         if disputed:
-            lines.append(
-                ctx.t(
-                    "※ 异议处理期间扣分照常计入；异议成立的，按核查结果更正或撤销该项扣分。",
-                    "※ Points under objection count until the objection is decided.",
-                )
-            )
+            lines.append(ctx._("※ 异议处理期间扣分照常计入；异议成立的，按核查结果更正或撤销该项扣分。"))
     else:
-        lines.append(ctx.t("本周期暂无违章扣分。", "No deductions this cycle."))
+        lines.append(ctx._("本周期暂无违章扣分。"))
     if report.past:
-        lines += ["", ctx.t("往期等级：", "Past cycles:")]
+        lines += ["", ctx._("往期等级：")]
         for c in report.past:
             lines.append(
-                ctx.t(
-                    f"{c.start} 至 {c.end}：{c.grade}（扣 {c.points} 分）",
-                    f"{c.start} to {c.end}: {c.grade} ({c.points} points)",
+                ctx._(
+                    "{start} 至 {end}：{grade}（扣 {points} 分）",
+                    start=c.start,
+                    end=c.end,
+                    grade=c.grade,
+                    points=c.points,
                 )
             )
     rows = [
         [
-            ctx.button(
-                ctx.t(f"⚖️ 对第{i}条提出异议", f"⚖️ Object to {i}"),
-                "objection.start",
-                violation_id=d.violation_id,
-            )
+            ctx.button(ctx._("⚖️ 对第{n}条提出异议", n=i), "objection.start", violation_id=d.violation_id)
             for i, d in enumerate(report.deductions, 1)
         ][j : j + 2]
         for j in range(0, len(report.deductions), 2)
     ]
-    rows.append([ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")])
+    rows.append([ctx.button(ctx._("⬅️ 主菜单"), "menu.show")])
     ctx.say("\n".join(lines), rows, edit=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.menu import show_menu
-from bot.i18n import error_text
+from bot.i18n import N_, error_text
 from workflows.binding import (
     check_can_request,
     check_requested_code,
@@ -25,11 +25,8 @@ async def start(ctx: Ctx, _: dict) -> None:
         raise err
     ctx.goto("bind.await_code")
     ctx.say(
-        ctx.t(
-            "请输入工作人员提供的 8 位绑定码（字母和数字，不区分大小写）：",
-            "Enter the 8-character binding code (letters and digits, any case):",
-        ),
-        [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]],
+        ctx._("请输入工作人员提供的 8 位绑定码（字母和数字，不区分大小写）："),
+        [[ctx.button(ctx._("取消"), "menu.show")]],
     )
 
 
@@ -54,17 +51,18 @@ async def try_code(ctx: Ctx, raw: str) -> None:
     ctx.identity = await resolve_identity(ctx.session, ctx.state)
     ctx.goto("menu")
     if outcome.staff is not None:
-        who = ctx.t(
-            f"工作人员 {outcome.staff.name}（{outcome.staff.department}）",
-            f"staff member {outcome.staff.name} ({outcome.staff.department})",
+        who = ctx._(
+            "工作人员 {name}（{department}）", name=outcome.staff.name, department=outcome.staff.department
         )
     elif outcome.subject is not None and outcome.subject.uscc:
-        who = f"{outcome.subject.name}（{outcome.subject.uscc}）"
+        who = ctx._("{name}（{code}）", name=outcome.subject.name, code=outcome.subject.uscc)
     elif outcome.subject is not None:
-        who = f"{outcome.subject.name}（{mask_id_number(outcome.subject.cert_no or '')}）"
+        who = ctx._(
+            "{name}（{code}）", name=outcome.subject.name, code=mask_id_number(outcome.subject.cert_no or "")
+        )
     else:
-        raise UserError("绑定码对应的主体不存在，请联系工作人员。", "The code's subject no longer exists.")
-    await show_menu(ctx, ctx.t(f"✅ 绑定成功：{who}", f"✅ Bound: {who}"))
+        raise UserError(N_("绑定码对应的主体不存在，请联系工作人员。"))
+    await show_menu(ctx, ctx._("✅ 绑定成功：{who}", who=who))
 
 
 # -- no code: ask staff to approve a binding -------------------------------------------------------
@@ -75,11 +73,10 @@ async def request_start(ctx: Ctx, _: dict) -> None:
     await check_can_request(ctx.session, ctx.state, now=utc_now(ctx.services.clock))
     ctx.goto("bind.await_subject_code")
     ctx.say(
-        ctx.t(
-            "没有绑定码也可以申请绑定，由工作人员核实后开通。\n请输入企业的统一社会信用代码，或驾驶员的从业资格证号：",
-            "Without a code you can ask staff to approve a binding. Enter the USCC or certificate number:",
+        ctx._(
+            "没有绑定码也可以申请绑定，由工作人员核实后开通。\n请输入企业的统一社会信用代码，或驾驶员的从业资格证号："
         ),
-        [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]],
+        [[ctx.button(ctx._("取消"), "menu.show")]],
     )
 
 
@@ -89,21 +86,18 @@ async def on_subject_code(ctx: Ctx, text: str) -> None:
     code = check_requested_code(text)
     ctx.goto("bind.await_applicant", typed_code=code)
     ctx.say(
-        ctx.t(
-            "请输入您的姓名和身份（如「张三 法定代表人」「李四 安全管理员」），工作人员会据此核实：",
-            "Enter your name and role (e.g. 'Zhang San, legal representative'); staff will check it:",
-        ),
-        [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]],
+        ctx._("请输入您的姓名和身份（如「张三 法定代表人」「李四 安全管理员」），工作人员会据此核实："),
+        [[ctx.button(ctx._("取消"), "menu.show")]],
     )
 
 
 @registry.on_text("bind.await_applicant")
 async def on_applicant(ctx: Ctx, text: str) -> None:
     if not 2 <= len(text) <= 60:
-        raise UserError("请输入姓名和身份，2 到 60 个字。", "Give your name and role (2 to 60 characters).")
+        raise UserError(N_("请输入姓名和身份，2 到 60 个字。"))
     typed = ctx.state.data.get("typed_code")
     if not typed:
-        raise UserError("请从主菜单重新开始申请。", "Please start again from the menu.")
+        raise UserError(N_("请从主菜单重新开始申请。"))
     await request_binding(
         ctx.session,
         ctx.state,
@@ -114,9 +108,4 @@ async def on_applicant(ctx: Ctx, text: str) -> None:
         now=utc_now(ctx.services.clock),
     )
     ctx.goto("menu")
-    ctx.say(
-        ctx.t(
-            "📨 已提交，工作人员核实后会在这里通知您。",
-            "📨 Submitted. You will be told here once staff have checked it.",
-        )
-    )
+    ctx.say(ctx._("📨 已提交，工作人员核实后会在这里通知您。"))

@@ -11,7 +11,8 @@ from datetime import date
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import menu_row, require_subject
+from bot.dialogs.common import in_lang, menu_row, require_subject
+from bot.i18n import N_, translate
 from bot.replies import Document
 from models import ApplicationStatus, Commitment, CommitmentKind
 from notifications.letters import as_document, commitment_text
@@ -20,6 +21,7 @@ from workflows.commitments import (
     COMMITMENT_TYPES,
     FULFILMENT_LABELS,
     MENU_KINDS,
+    CommitmentType,
     barred_reason,
     make_commitment,
     subject_commitments,
@@ -28,6 +30,42 @@ from workflows.commitments import (
 from workflows.errors import UserError
 
 DUE_OPTIONS = (3, 5, 10, 20)  # working days offered as buttons, capped by the matter's limit
+
+# Chinese-only words of workflows/ shown here, marked for this catalog and shown with translate():
+# COMMITMENT_TYPES' meaning, obligation and breach, rules.COMMITMENT_MATTERS' names, FULFILMENT_LABELS.
+# tests/dialog/test_english_applications.py fails when one of them changes without its English.
+WORKFLOW_WORDS = (
+    N_("行政机关书面告知办理条件和所需材料，您书面承诺已符合条件，即可不再提交相关证明材料、当场办理。"),
+    N_("承诺内容真实，办理后接受核查；核查发现不符合条件的，按要求整改。"),
+    N_("承诺不实的，依法撤销相关许可决定，记入信用记录，一定期限内不再适用告知承诺。"),
+    N_("主要材料齐全、次要材料欠缺时先行受理，欠缺材料在约定期限内补齐。"),
+    N_("在约定期限内补齐所列材料；期限不超过该事项的承诺办结时限。"),
+    N_("逾期未补齐或材料不符合要求的，终止办理并记入信用记录。"),
+    N_("以书面承诺代替提交某项证明材料。"),
+    N_("承诺所述事实真实，接受核查。"),
+    N_("承诺不实的，依法撤销相关证件或决定，并记入信用记录。"),
+    N_("主动向社会公开作出守法诚信经营的承诺。"),
+    N_("遵守承诺内容，接受社会监督。"),
+    N_("违背承诺的，记入信用记录并向社会公示。"),
+    N_("参加行业协会组织的自律承诺活动。"),
+    N_("遵守行业公约和自律规范。"),
+    N_("违背承诺的，由行业协会通报，并记入信用记录。"),
+    N_("申请信用修复时作出的承诺：已纠正失信行为、履行法定义务，所交材料真实。"),
+    N_("不再发生同类失信行为；所交材料真实有效。"),
+    N_("违背承诺的，相关失信信息按最长公示期公示，违背承诺情况予以通报和公示。"),
+    N_("道路货物运输经营许可"),
+    N_("道路运输证配发"),
+    N_("道路客运班线经营许可"),
+    N_("从业资格证换发"),
+    N_("待认定"),
+    N_("全部履行"),
+    N_("部分履行"),
+    N_("全部未履行"),
+)
+
+
+def _name(ctx: Ctx, t: CommitmentType) -> str:
+    return in_lang(ctx, t.name, t.name_en)
 
 
 @registry.action("commit.menu")
@@ -39,17 +77,13 @@ async def show_types(ctx: Ctx, _: dict) -> None:
         t = COMMITMENT_TYPES[kind]
         if t.restricted and barred:
             continue  # not offered at all (§7.4); the note below says why
-        rows.append([ctx.button(ctx.t(t.name, t.name_en), "commit.type", kind=kind)])
-    rows.append([ctx.button(ctx.t("📄 我的承诺", "📄 My commitments"), "commit.list")])
+        rows.append([ctx.button(_name(ctx, t), "commit.type", kind=kind)])
+    rows.append([ctx.button(ctx._("📄 我的承诺"), "commit.list")])
     rows.append(menu_row(ctx))
-    text = ctx.t(
-        "✍️ 信用承诺：请选择承诺类型（信用修复型承诺在申请修复时作出）。",
-        "✍️ Credit commitments: choose a type (repair commitments are made inside a repair application).",
-    )
+    text = ctx._("✍️ 信用承诺：请选择承诺类型（信用修复型承诺在申请修复时作出）。")
     if barred:
-        text += ctx.t(
-            f"\n\n⚠️ 因{barred}，暂不能选择告知承诺和容缺受理，完成信用修复后可再使用。",
-            "\n\n⚠️ Approval-by-commitment and tolerance acceptance are unavailable until your records are repaired.",
+        text += ctx._(
+            "\n\n⚠️ 因{barred}，暂不能选择告知承诺和容缺受理，完成信用修复后可再使用。", barred=barred
         )
     ctx.goto("menu")
     ctx.say(text, rows, edit=True)
@@ -60,11 +94,17 @@ async def explain(ctx: Ctx, payload: dict) -> None:
     require_subject(ctx, "enterprise")
     t = COMMITMENT_TYPES[CommitmentKind(payload["kind"])]
     ctx.say(
-        f"{t.name}\n\n含义：{t.meaning}\n\n承诺后须：{t.obligation}\n\n违诺后果：{t.breach}",
+        ctx._(
+            "{name}\n\n含义：{meaning}\n\n承诺后须：{obligation}\n\n违诺后果：{breach}",
+            name=_name(ctx, t),
+            meaning=translate(t.meaning, ctx.lang),
+            obligation=translate(t.obligation, ctx.lang),
+            breach=translate(t.breach, ctx.lang),
+        ),
         [
             [
-                ctx.button(ctx.t("继续", "Continue"), "commit.begin", kind=t.kind),
-                ctx.button(ctx.t("⬅️ 返回", "⬅️ Back"), "commit.menu"),
+                ctx.button(ctx._("继续"), "commit.begin", kind=t.kind),
+                ctx.button(ctx._("⬅️ 返回"), "commit.menu"),
             ]
         ],
         edit=True,
@@ -76,31 +116,27 @@ async def begin(ctx: Ctx, payload: dict) -> None:
     subject = require_subject(ctx, "enterprise")
     t = COMMITMENT_TYPES[CommitmentKind(payload["kind"])]
     if t.restricted and (barred := await barred_reason(ctx.session, subject.id or 0)):
-        raise UserError(
-            f"暂不能作出「{t.name}」承诺：{barred}。", "Not available until your records are repaired."
-        )
+        raise UserError(ctx._("暂不能作出「{kind}」承诺：{barred}。", kind=_name(ctx, t), barred=barred))
     if t.matter_from_list:
         ctx.goto("commit.pick_matter", kind=t.kind)
         rows = [
-            [ctx.button(m.name, "commit.matter", kind=t.kind, matter=m.key)] for m in rules.COMMITMENT_MATTERS
+            [ctx.button(translate(m.name, ctx.lang), "commit.matter", kind=t.kind, matter=m.key)]
+            for m in rules.COMMITMENT_MATTERS
         ]
-        rows.append([ctx.button(ctx.t("取消", "Cancel"), "commit.menu")])
-        ctx.say(ctx.t("请选择办理的事项：", "Choose the matter:"), rows, edit=True)
+        rows.append([ctx.button(ctx._("取消"), "commit.menu")])
+        ctx.say(ctx._("请选择办理的事项："), rows, edit=True)
     else:
         ctx.goto("commit.await_matter", kind=t.kind)
         ctx.say(
-            ctx.t(
-                "请输入承诺事由（例如：参加市道路运输协会诚信经营承诺活动），200 字以内：",
-                "Type the matter of the commitment (at most 200 characters):",
-            ),
-            [[ctx.button(ctx.t("取消", "Cancel"), "commit.menu")]],
+            ctx._("请输入承诺事由（例如：参加市道路运输协会诚信经营承诺活动），200 字以内："),
+            [[ctx.button(ctx._("取消"), "commit.menu")]],
         )
 
 
 @registry.on_text("commit.await_matter")
 async def on_matter_text(ctx: Ctx, text: str) -> None:
     if len(text) > 200:
-        raise UserError(f"承诺事由太长（{len(text)} 字），请控制在 200 字以内。", "At most 200 characters.")
+        raise UserError(ctx._("承诺事由太长（{n} 字），请控制在 200 字以内。", n=len(text)))
     await preview(ctx, {**ctx.state.data, "matter": text})
 
 
@@ -112,11 +148,11 @@ async def on_matter(ctx: Ctx, payload: dict) -> None:
     if payload["kind"] == CommitmentKind.TOLERANCE:
         ctx.goto("commit.await_missing", **draft)
         ctx.say(
-            ctx.t(
-                f"「{m.name}」容缺受理：请列出暂缺的次要材料（例如：车辆技术等级评定证明），200 字以内：",
-                "List the missing materials (at most 200 characters):",
+            ctx._(
+                "「{matter}」容缺受理：请列出暂缺的次要材料（例如：车辆技术等级评定证明），200 字以内：",
+                matter=translate(m.name, ctx.lang),
             ),
-            [[ctx.button(ctx.t("取消", "Cancel"), "commit.menu")]],
+            [[ctx.button(ctx._("取消"), "commit.menu")]],
         )
         return
     await preview(ctx, draft)
@@ -125,7 +161,7 @@ async def on_matter(ctx: Ctx, payload: dict) -> None:
 @registry.on_text("commit.await_missing")
 async def on_missing(ctx: Ctx, text: str) -> None:
     if len(text) > 200:
-        raise UserError(f"材料清单太长（{len(text)} 字），请控制在 200 字以内。", "At most 200 characters.")
+        raise UserError(ctx._("材料清单太长（{n} 字），请控制在 200 字以内。", n=len(text)))
     draft = {**ctx.state.data, "missing": text}
     limit = tolerance_limit(ctx.services.calendar, ctx.today, draft["matter_key"])
     promised = rules.matter(draft["matter_key"]).promised_workdays
@@ -133,9 +169,10 @@ async def on_missing(ctx: Ctx, text: str) -> None:
     rows = [
         [
             ctx.button(
-                ctx.t(
-                    f"{d} 个工作日内（{ctx.services.calendar.add_workdays(ctx.today, d)} 前）",
-                    f"Within {d} working days",
+                ctx._(
+                    "{days} 个工作日内（{day} 前）",
+                    days=d,
+                    day=ctx.services.calendar.add_workdays(ctx.today, d),
                 ),
                 "commit.due",
                 days=d,
@@ -145,9 +182,10 @@ async def on_missing(ctx: Ctx, text: str) -> None:
     ]
     ctx.goto("commit.await_due", **draft)
     ctx.say(
-        ctx.t(
-            f"请选择补齐期限，或输入日期（如 {limit}）。最晚不超过 {limit}（该事项承诺办结时限 {promised} 个工作日）。",
-            f"Choose the deadline or type a date; at the latest {limit}.",
+        ctx._(
+            "请选择补齐期限，或输入日期（如 {limit}）。最晚不超过 {limit}（该事项承诺办结时限 {promised} 个工作日）。",
+            limit=limit,
+            promised=promised,
         ),
         rows,
     )
@@ -164,14 +202,10 @@ async def on_due_text(ctx: Ctx, text: str) -> None:
     try:
         due = date.fromisoformat(text.strip().replace("/", "-"))
     except ValueError:
-        raise UserError(
-            "日期格式不对，请按 2026-12-08 这样的格式输入，或点按钮选择。", "Use the format 2026-12-08."
-        ) from None
+        raise UserError(N_("日期格式不对，请按 2026-12-08 这样的格式输入，或点按钮选择。")) from None
     limit = tolerance_limit(ctx.services.calendar, ctx.today, ctx.state.data["matter_key"])
     if not ctx.today < due <= limit:
-        raise UserError(
-            f"补齐期限须在今天之后、不晚于 {limit}。", f"The deadline must be after today and by {limit}."
-        )
+        raise UserError(ctx._("补齐期限须在今天之后、不晚于 {limit}。", limit=limit))
     await preview(ctx, {**ctx.state.data, "due": due.isoformat()})
 
 
@@ -194,13 +228,12 @@ def _text(ctx: Ctx, draft: dict, code: str = ""):  # type: ignore[no-untyped-def
 async def preview(ctx: Ctx, draft: dict) -> None:
     ctx.goto("commit.preview", **draft)
     ctx.say(
-        ctx.t("请阅读承诺书，确认无误后点击「确认承诺」：\n\n", "Read the letter, then confirm:\n\n")
-        + _text(ctx, draft).letter,
+        ctx._("请阅读承诺书，确认无误后点击「确认承诺」：\n\n") + _text(ctx, draft).letter,
         [
-            [ctx.button(ctx.t("✅ 确认承诺", "✅ Confirm"), "commit.confirm")],
+            [ctx.button(ctx._("✅ 确认承诺"), "commit.confirm")],
             [
-                ctx.button(ctx.t("✏️ 重新填写", "✏️ Start over"), "commit.begin", kind=draft["kind"]),
-                ctx.button(ctx.t("取消", "Cancel"), "commit.menu"),
+                ctx.button(ctx._("✏️ 重新填写"), "commit.begin", kind=draft["kind"]),
+                ctx.button(ctx._("取消"), "commit.menu"),
             ],
         ],
     )
@@ -211,7 +244,7 @@ async def confirm(ctx: Ctx, _: dict) -> None:
     subject = require_subject(ctx, "enterprise")
     draft = dict(ctx.state.data)
     if ctx.state.state != "commit.preview" or "kind" not in draft:
-        raise UserError("没有待确认的承诺书，请重新开始。", "Nothing to confirm.")
+        raise UserError(N_("没有待确认的承诺书，请重新开始。"))
     text = _text(ctx, draft)
     row = await make_commitment(
         ctx.session,
@@ -232,30 +265,26 @@ async def confirm(ctx: Ctx, _: dict) -> None:
     row.letter = _text(ctx, draft, row.code).letter  # the stored letter carries its code
     ctx.goto("menu")
     due = (
-        ctx.t(
-            f"\n请于 {row.materials_due} 前补齐：{row.missing_materials}。"
-            "材料备齐后点「补齐材料」上传，或在「我的承诺」中上传。",
-            f"\nHand in the missing materials by {row.materials_due} (「补齐材料」 or My commitments).",
+        ctx._(
+            "\n请于 {due} 前补齐：{missing}。材料备齐后点「补齐材料」上传，或在「我的承诺」中上传。",
+            due=row.materials_due,
+            missing=row.missing_materials,
         )
         if row.materials_due
         else ""
     )
     rows = [
-        [
-            ctx.button(
-                ctx.t("📥 下载承诺书", "📥 Download the letter"), "commit.download", commitment_id=row.id
-            )
-        ],
-        [ctx.button(ctx.t("📄 我的承诺", "📄 My commitments"), "commit.list")],
+        [ctx.button(ctx._("📥 下载承诺书"), "commit.download", commitment_id=row.id)],
+        [ctx.button(ctx._("📄 我的承诺"), "commit.list")],
         menu_row(ctx),
     ]
     if row.materials_due:
         rows.insert(0, [_upload_button(ctx, row.id or 0)])
-    ctx.say(ctx.t(f"✅ 承诺已作出，承诺编码：{row.code}{due}", f"✅ Commitment made: {row.code}{due}"), rows)
+    ctx.say(ctx._("✅ 承诺已作出，承诺编码：{code}", code=row.code) + due, rows)
 
 
 def _upload_button(ctx: Ctx, commitment_id: int, n: int | None = None):  # type: ignore[no-untyped-def]
-    label = ctx.t("📤 补齐材料", "📤 Hand in materials") + (f" {n}" if n is not None else "")
+    label = ctx._("📤 补齐材料") + (f" {n}" if n is not None else "")
     return ctx.button(label, "follow_up.start", kind=follow_up.TOLERANCE, ref_id=commitment_id)
 
 
@@ -263,7 +292,7 @@ async def _own(ctx: Ctx, commitment_id: int) -> Commitment:
     subject = require_subject(ctx)
     row = await ctx.session.get(Commitment, commitment_id)
     if row is None or row.subject_id != subject.id:
-        raise UserError("找不到该承诺。", "No such commitment.")
+        raise UserError(N_("找不到该承诺。"))
     return row
 
 
@@ -271,8 +300,10 @@ async def _own(ctx: Ctx, commitment_id: int) -> Commitment:
 async def download(ctx: Ctx, payload: dict) -> None:
     row = await _own(ctx, int(payload["commitment_id"]))
     ctx.say(
-        ctx.t(f"承诺书 {row.code}", f"Letter {row.code}"),
-        document=Document(f"信用承诺书-{row.code}.txt", as_document(row.letter), "text/plain"),
+        ctx._("承诺书 {code}", code=row.code),
+        document=Document(
+            ctx._("信用承诺书-{code}.txt", code=row.code), as_document(row.letter), "text/plain"
+        ),
     )
 
 
@@ -281,15 +312,23 @@ async def list_commitments(ctx: Ctx, _: dict) -> None:
     subject = require_subject(ctx)
     rows = await subject_commitments(ctx.session, subject.id or 0)
     if not rows:
-        ctx.say(ctx.t("您还没有作出信用承诺。", "No commitments yet."), [menu_row(ctx)], edit=True)
+        ctx.say(ctx._("您还没有作出信用承诺。"), [menu_row(ctx)], edit=True)
         return
     owed = await follow_up.open_tolerance_commitments(ctx.session, subject.id or 0)
-    lines = [ctx.t("📄 我的信用承诺", "📄 My commitments")]
+    lines = [ctx._("📄 我的信用承诺")]
     buttons, uploads = [], []
     for i, c in enumerate(rows, 1):
         t = COMMITMENT_TYPES[CommitmentKind(c.kind)]
         lines.append(
-            f"{i}. {c.code} · {t.name} · {c.matter}\n   {c.made_on} 作出，履行状态：{FULFILMENT_LABELS[c.fulfilment]}"
+            ctx._(
+                "{n}. {code} · {kind} · {matter}\n   {made_on} 作出，履行状态：{fulfilment}",
+                n=i,
+                code=c.code,
+                kind=_name(ctx, t),
+                matter=translate(c.matter, ctx.lang),  # a matter from the list; typed ones stay as typed
+                made_on=c.made_on,
+                fulfilment=translate(FULFILMENT_LABELS[c.fulfilment], ctx.lang),
+            )
             + await _materials_line(ctx, c)
         )
         buttons.append(ctx.button(f"📥 {i}", "commit.download", commitment_id=c.id))
@@ -310,11 +349,11 @@ async def _materials_line(ctx: Ctx, c: Commitment) -> str:
     if c.materials_due is None:
         return ""
     if c.materials_received_on is not None:
-        return f"\n   容缺材料已于 {c.materials_received_on} 收齐"
+        return ctx._("\n   容缺材料已于 {day} 收齐", day=c.materials_received_on)
     last = await follow_up.latest_report(ctx.session, follow_up.TOLERANCE, c.id or 0)
     if last is not None and last.status == ApplicationStatus.SUBMITTED:
-        return f"\n   容缺材料已报送（{last.ref_no}），待工作人员确认"
-    line = f"，补齐期限 {c.materials_due}"
+        return ctx._("\n   容缺材料已报送（{ref_no}），待工作人员确认", ref_no=last.ref_no)
+    line = ctx._("，补齐期限 {due}", due=c.materials_due)
     if last is not None and last.status == ApplicationStatus.REJECTED:
-        line += f"\n   上次报送（{last.ref_no}）被退回：{last.reason}"
+        line += ctx._("\n   上次报送（{ref_no}）被退回：{reason}", ref_no=last.ref_no, reason=last.reason)
     return line

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.context import Ctx
+from bot.i18n import N_, translate
 from bot.replies import Button, IncomingFile
 from models import Subject
+from workflows import rules
 from workflows.applications import timeline
 from workflows.clock import to_local
 from workflows.errors import UserError
 from workflows.materials import Upload, check_size
+
+ONLY_FOR = {
+    "enterprise": N_("此功能仅限已绑定的企业使用。"),
+    "driver": N_("此功能仅限已绑定的驾驶员使用。"),
+}
+ONLY_FOR_SUBJECTS = N_("此功能仅限已绑定的企业或驾驶员使用。")
+# rules.UNVERIFIED_NOTE is Chinese only in workflows/: this copy puts it in the catalog (unverified_note).
+UNVERIFIED_NOTE = N_("以认定单位答复为准")
 
 
 def require_subject(ctx: Ctx, role: str | None = None) -> Subject:
     """The bound subject of this chat (optionally of one role), or a refusal."""
     subject = ctx.identity.subject
     if subject is None or subject.id is None or (role is not None and ctx.identity.role != role):
-        who = {"enterprise": "企业", "driver": "驾驶员"}.get(role or "", "企业或驾驶员")
-        raise UserError(f"此功能仅限已绑定的{who}使用。", "Only a bound subject can use this.")
+        raise UserError(ONLY_FOR.get(role or "", ONLY_FOR_SUBJECTS))
     return subject
 
 
@@ -24,19 +35,37 @@ async def read_upload(file: IncomingFile) -> Upload:
     """Refuse an oversized file before downloading it, then fetch the bytes."""
     check_size(file.size)
     if file.fetch is None:
-        raise UserError("无法读取这个文件，请重新发送。", "The file could not be read; send it again.")
+        raise UserError(N_("无法读取这个文件，请重新发送。"))
     return Upload(file.file_name or "upload", await file.fetch(), file.mime_type)
 
 
 def menu_row(ctx: Ctx) -> list[Button]:
-    return [ctx.button(ctx.t("⬅️ 主菜单", "⬅️ Menu"), "menu.show")]
+    return [ctx.button(ctx._("⬅️ 主菜单"), "menu.show")]
+
+
+def in_lang(ctx: Ctx, zh: str, en: str) -> str:
+    """A value workflows/ already give in both languages (RepairEligibility.zh/.en, ClassMeaning): picked,
+    not translated."""
+    return en if ctx.lang == "en" else zh
+
+
+def listing(ctx: Ctx, items: Iterable[str]) -> str:
+    """Items as a list in the chat's language: 甲、乙、丙 or A, B, C."""
+    return ctx._("、").join(items)
+
+
+def unverified_note(ctx: Ctx) -> str:
+    """rules.UNVERIFIED_NOTE, which goes with a provisional rule number, in the chat's language."""
+    return translate(rules.UNVERIFIED_NOTE, ctx.lang)
 
 
 async def timeline_lines(ctx: Ctx, entity: str, entity_id: int) -> list[str]:
     """An application's steps with their dates, as the status view shows them."""
-    lines = [ctx.t("进度：", "Steps:")]
+    lines = [ctx._("进度：")]
     for step in await timeline(ctx.session, entity, entity_id):
-        lines.append(
-            f"· {to_local(step.at):%Y-%m-%d %H:%M} {step.action}" + (f"：{step.note}" if step.note else "")
-        )
+        at = f"{to_local(step.at):%Y-%m-%d %H:%M}"
+        if step.note:
+            lines.append(ctx._("· {at} {action}：{note}", at=at, action=step.action, note=step.note))
+        else:
+            lines.append(f"· {at} {step.action}")
     return lines

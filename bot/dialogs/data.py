@@ -15,6 +15,7 @@ from datetime import date
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import menu_row
+from bot.i18n import N_, translate
 from bot.replies import Button, Document, IncomingFile
 from workflows import rules
 from workflows.clock import utc_now
@@ -31,6 +32,8 @@ from workflows.transfers import import_checked, import_file, record_transfer
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv"
 SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
+# The import kinds' labels (workflows/imports KINDS, Chinese only there), put into this catalog.
+KIND_LABELS = (N_("主体"), N_("行政处罚"), N_("驾驶员扣分"), N_("考核结果"), N_("履行情况"))
 
 
 @registry.action("data.menu")
@@ -40,20 +43,22 @@ async def data_menu(ctx: Ctx, _: dict) -> None:
     if allowed(staff, "data.import"):
         rows.append(
             [
-                ctx.button("📤 导入数据", "data.pick", purpose="import"),
-                ctx.button("📄 下载模板", "data.pick", purpose="template"),
+                ctx.button(ctx._("📤 导入数据"), "data.pick", purpose="import"),
+                ctx.button(ctx._("📄 下载模板"), "data.pick", purpose="template"),
             ]
         )
     if allowed(staff, "subject.manage"):
-        rows.append([ctx.button("➕ 登记主体", "subjects.add")])
+        rows.append([ctx.button(ctx._("➕ 登记主体"), "subjects.add")])
     if allowed(staff, "lists.monthly"):
-        rows.append([ctx.button("📊 月度清单", "lists.pick")])
+        rows.append([ctx.button(ctx._("📊 月度清单"), "lists.pick")])
     if not rows:
         require(staff, "data.import")
     ctx.goto("menu")
     ctx.say(
-        "📦 数据管理：批量导入主体、行政处罚、驾驶员扣分、考核结果和履行情况（.xlsx 或 .csv），"
-        "下载导入模板，或生成月度对象清单与成效清单。",
+        ctx._(
+            "📦 数据管理：批量导入主体、行政处罚、驾驶员扣分、考核结果和履行情况（.xlsx 或 .csv），"
+            "下载导入模板，或生成月度对象清单与成效清单。"
+        ),
         rows + [menu_row(ctx)],
         edit=True,
     )
@@ -64,8 +69,8 @@ async def pick_kind(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "data.import")
     purpose = payload["purpose"]
     action = "data.await" if purpose == "import" else "data.template"
-    rows = [[ctx.button(kind.label, action, kind=name)] for name, kind in KINDS.items()]
-    ctx.say("请选择数据类型：", rows + [menu_row(ctx)], edit=True)
+    rows = [[ctx.button(translate(kind.label, ctx.lang), action, kind=name)] for name, kind in KINDS.items()]
+    ctx.say(ctx._("请选择数据类型："), rows + [menu_row(ctx)], edit=True)
 
 
 @registry.action("data.template")
@@ -74,10 +79,14 @@ async def template(ctx: Ctx, payload: dict) -> None:
     kind = kind_named(str(payload["kind"]))
     buffer = io.BytesIO()
     write_template(buffer, kind.label, [c.template() for c in kind.columns])
+    label = translate(kind.label, ctx.lang)
     ctx.say(
-        f"📄 {kind.label}导入模板：第一页为表头和示例行，第二页「填写说明」逐列说明必填、格式和可选值。",
+        ctx._(
+            "📄 {label}导入模板：第一页为表头和示例行，第二页「填写说明」逐列说明必填、格式和可选值。",
+            label=label,
+        ),
         [menu_row(ctx)],
-        document=Document(f"{kind.label}导入模板.xlsx", buffer.getvalue(), XLSX),
+        document=Document(ctx._("{label}导入模板.xlsx", label=label), buffer.getvalue(), XLSX),
     )
 
 
@@ -87,38 +96,42 @@ async def await_file(ctx: Ctx, payload: dict) -> None:
     kind = kind_named(str(payload["kind"]))
     ctx.goto("data.await_file", kind=kind.name)
     ctx.say(
-        f"请把{kind.label}数据作为文件发送（.xlsx，或 UTF-8 / GBK 编码的 .csv，"
-        f"不超过 {rules.IMPORT_CHAT_MAX_BYTES // 1048576} MB）。表头按模板，列顺序不限。"
-        "系统先检查全部行，确认后才写入。",
-        [[ctx.button("📄 先下载模板", "data.template", kind=kind.name)], menu_row(ctx)],
+        ctx._(
+            "请把{label}数据作为文件发送（.xlsx，或 UTF-8 / GBK 编码的 .csv，不超过 {mb} MB）。"
+            "表头按模板，列顺序不限。系统先检查全部行，确认后才写入。",
+            label=translate(kind.label, ctx.lang),
+            mb=rules.IMPORT_CHAT_MAX_BYTES // 1048576,
+        ),
+        [[ctx.button(ctx._("📄 先下载模板"), "data.template", kind=kind.name)], menu_row(ctx)],
     )
 
 
-async def _fetch(file: IncomingFile) -> tuple[str, bytes]:
+async def _fetch(ctx: Ctx, file: IncomingFile) -> tuple[str, bytes]:
     name = file.file_name or "upload"
     if not name.lower().endswith(SUFFIXES):
-        hint = "（旧版 .xls 请在 Excel 中另存为 .xlsx）" if name.lower().endswith(".xls") else ""
-        raise UserError(
-            f"请发送 .xlsx 或 .csv 文件{hint}，收到的是「{name}」。", "Send an .xlsx or .csv file."
-        )
+        hint = ctx._("（旧版 .xls 请在 Excel 中另存为 .xlsx）") if name.lower().endswith(".xls") else ""
+        raise UserError(ctx._("请发送 .xlsx 或 .csv 文件{hint}，收到的是「{name}」。", hint=hint, name=name))
     if file.size is not None and file.size > rules.IMPORT_CHAT_MAX_BYTES:
         raise UserError(
-            f"文件太大（{file.size / 1048576:.1f} MB），聊天中导入的文件不能超过 "
-            f"{rules.IMPORT_CHAT_MAX_BYTES // 1048576} MB；更大的文件请用命令行 credit-bot import。",
-            "The file is too large for chat; use the credit-bot import command.",
+            ctx._(
+                "文件太大（{size:.1f} MB），聊天中导入的文件不能超过 {mb} MB；"
+                "更大的文件请用命令行 credit-bot import。",
+                size=file.size / 1048576,
+                mb=rules.IMPORT_CHAT_MAX_BYTES // 1048576,
+            )
         )
     if file.fetch is None:
-        raise UserError("无法读取这个文件，请重新发送。", "The file could not be read; send it again.")
+        raise UserError(N_("无法读取这个文件，请重新发送。"))
     content = await file.fetch()
     if not content:
-        raise UserError("文件是空的，请检查后重新发送。", "The file is empty.")
+        raise UserError(N_("文件是空的，请检查后重新发送。"))
     return name, content
 
 
 @registry.on_file("data.await_file")
 async def on_file(ctx: Ctx, file: IncomingFile) -> None:
     require(ctx.identity.staff, "data.import")
-    await check_upload(ctx, str(ctx.state.data["kind"]), *await _fetch(file))
+    await check_upload(ctx, str(ctx.state.data["kind"]), *await _fetch(ctx, file))
 
 
 @registry.on_file("menu")
@@ -127,18 +140,16 @@ async def on_menu_file(ctx: Ctx, file: IncomingFile) -> None:
     if not allowed(ctx.identity.staff, "data.import") or not (file.file_name or "").lower().endswith(
         SUFFIXES
     ):
-        raise UserError(
-            "这里不需要发送文件。请使用按钮，或输入 /menu 返回主菜单。",
-            "No file is needed here. Use the buttons, or /menu.",
-        )
-    name, content = await _fetch(file)
+        raise UserError(N_("这里不需要发送文件。请使用按钮，或输入 /menu 返回主菜单。"))
+    name, content = await _fetch(ctx, file)
     with open_table(content, name) as table:
         kind = detect_kind(table.headers)
     if kind is None:
         raise UserError(
-            "没能从表头识别数据类型（缺少必填列）。请在「数据管理 → 导入数据」中选择类型后重新发送，"
-            "或下载模板对照表头。",
-            "Could not tell the data type from the headers; pick it under Data → Import.",
+            N_(
+                "没能从表头识别数据类型（缺少必填列）。请在「数据管理 → 导入数据」中选择类型后重新发送，"
+                "或下载模板对照表头。"
+            )
         )
     await check_upload(ctx, kind.name, name, content)
 
@@ -158,34 +169,43 @@ async def check_upload(ctx: Ctx, kind: str, name: str, content: bytes) -> None:
     )
     # Refused: the next file sent is taken as the same kind (the corrected one); checked: back to the menu.
     ctx.goto("menu" if result.ok else "data.await_file", kind=kind)
-    lines = [result.summary().replace("（试运行，未写入）", "检查"), *(f"提示：{w}" for w in result.warnings)]
+    # ImportResult.summary() is Chinese only (workflows/imports/runner.py); here a dry run is a check.
+    summary = result.summary().replace("（试运行，未写入）", "检查")  # not UI: patches the workflow text
+    lines = [summary, *(ctx._("提示：{warning}", warning=w) for w in result.warnings)]
     if not result.ok:
         shown = result.problems[: rules.IMPORT_CHAT_ERRORS_SHOWN]
-        lines += ["", f"问题（前 {len(shown)} 处，全部见错误文件）：", *(f"· {p.line()}" for p in shown)]
-        ctx.say("\n".join(lines), [[ctx.button("📤 重新上传", "data.await", kind=kind)], menu_row(ctx)])
+        lines += [
+            "",
+            ctx._("问题（前 {count} 处，全部见错误文件）：", count=len(shown)),
+            *(f"· {p.line()}" for p in shown),
+        ]
+        ctx.say(
+            "\n".join(lines), [[ctx.button(ctx._("📤 重新上传"), "data.await", kind=kind)], menu_row(ctx)]
+        )
         document = _errors_document(result, name, content)
         if document is not None:
-            ctx.say("错误文件：原数据加「错误说明」列，改好后可直接重新上传。", document=document)
+            ctx.say(ctx._("错误文件：原数据加「错误说明」列，改好后可直接重新上传。"), document=document)
         return
-    lines.append("检查通过，尚未写入。确认后导入：")
-    buttons = [ctx.button("✅ 确认导入", "data.confirm", transfer_id=transfer.id, notify=False)]
+    lines.append(ctx._("检查通过，尚未写入。确认后导入："))
+    buttons = [ctx.button(ctx._("✅ 确认导入"), "data.confirm", transfer_id=transfer.id, notify=False)]
     if kind == "penalties":
-        buttons.append(ctx.button("✅ 导入并送达三书", "data.confirm", transfer_id=transfer.id, notify=True))
-    ctx.say(
-        "\n".join(lines)
-        + (
-            f"\n（「导入并送达三书」只送达近 {rules.IMPORT_RECENT_WORKDAYS} 个工作日内作出的决定，历史记录不打扰企业。）"
-            if kind == "penalties"
-            else ""
-        ),
-        [buttons, [ctx.button("取消", "menu.show")]],
-    )
+        buttons.append(
+            ctx.button(ctx._("✅ 导入并送达三书"), "data.confirm", transfer_id=transfer.id, notify=True)
+        )
+        lines.append(
+            ctx._(
+                "（「导入并送达三书」只送达近 {days} 个工作日内作出的决定，历史记录不打扰企业。）",
+                days=rules.IMPORT_RECENT_WORKDAYS,
+            )
+        )
+    ctx.say("\n".join(lines), [buttons, [ctx.button(ctx._("取消"), "menu.show")]])
 
 
 def _errors_document(result: ImportResult, name: str, content: bytes) -> Document | None:
     errors: dict[int, list[str]] = {}
     for p in result.problems:
         if p.row:
+            # The errors file is the bureau's Chinese spreadsheet with the workflow's (Chinese) reasons.
             errors.setdefault(p.row, []).append(f"「{p.column}」{p.reason}" if p.column else p.reason)
     if not errors:
         return None
@@ -218,7 +238,7 @@ async def confirm(ctx: Ctx, payload: dict) -> None:
         ]
         ctx.say("\n".join(lines), [menu_row(ctx)])
         return
-    ctx.say(f"✅ {result.summary()}", [[ctx.button("📦 数据管理", "data.menu")], menu_row(ctx)])
+    ctx.say(f"✅ {result.summary()}", [[ctx.button(ctx._("📦 数据管理"), "data.menu")], menu_row(ctx)])
 
 
 # -- monthly lists ----------------------------------------------------------------------------------
@@ -233,10 +253,15 @@ async def pick_month(ctx: Ctx, _: dict) -> None:
         year, month = (day.year, day.month) if not months else previous_month(day)
         months.append((year, month))
         day = date(year, month, 1)
-    rows = [[ctx.button(f"{y}年{m}月", "lists.month", year=y, month=m) for y, m in months[:2]]]
-    rows.append([ctx.button(f"{y}年{m}月", "lists.month", year=y, month=m) for y, m in months[2:]])
+    rows = [
+        [
+            ctx.button(ctx._("{year}年{month}月", year=y, month=m), "lists.month", year=y, month=m)
+            for y, m in pair
+        ]
+        for pair in (months[:2], months[2:])
+    ]
     ctx.goto("lists.await_month")
-    ctx.say("📊 月度清单：请选择月份，或输入月份（如 2026-10）：", rows + [menu_row(ctx)])
+    ctx.say(ctx._("📊 月度清单：请选择月份，或输入月份（如 2026-10）："), rows + [menu_row(ctx)])
 
 
 @registry.on_text("lists.await_month")
@@ -265,7 +290,11 @@ async def send_lists(ctx: Ctx, payload: dict) -> None:
     ctx.goto("menu")
     ctx.say(summary_text(lists), document=Document(file_name(lists), content, XLSX))
     ctx.say(
-        f"{year}年各月成效图",
+        ctx._("{year}年各月成效图", year=year),
         [menu_row(ctx)],
-        document=Document(f"信用工作月度成效_{year}年{month:02d}月.png", chart_png(lists), "image/png"),
+        document=Document(
+            ctx._("信用工作月度成效_{year}年{month:02d}月.png", year=year, month=month),
+            chart_png(lists),
+            "image/png",
+        ),
     )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import menu_row, read_upload, require_subject
+from bot.dialogs.common import in_lang, listing, menu_row, read_upload, require_subject
+from bot.i18n import N_
 from bot.replies import Button, IncomingFile
 from models import FollowUpReport
 from workflows import follow_up, rules
@@ -17,27 +18,31 @@ from workflows.clock import utc_now
 from workflows.errors import UserError
 
 STATE = "follow_up.await"
-FILE_HINT = f"{'、'.join(rules.MATERIAL_TYPES.values())}，单个不超过 {rules.MATERIAL_MAX_BYTES // 1048576} MB"
-FILE_HINT_EN = (
-    f"{', '.join(rules.MATERIAL_TYPES.values())}, at most {rules.MATERIAL_MAX_BYTES // 1048576} MB each"
-)
+
+
+def _file_hint(ctx: Ctx) -> str:
+    return ctx._(
+        "{types}，单个不超过 {mb} MB",
+        types=listing(ctx, rules.MATERIAL_TYPES.values()),
+        mb=rules.MATERIAL_MAX_BYTES // 1048576,
+    )
 
 
 def _buttons(ctx: Ctx) -> list[list[Button]]:
-    return [[ctx.button(ctx.t("📨 提交报送", "📨 Send"), "follow_up.submit")], menu_row(ctx)]
+    return [[ctx.button(ctx._("📨 提交报送"), "follow_up.submit")], menu_row(ctx)]
 
 
 async def _draft(ctx: Ctx) -> FollowUpReport:
     subject = require_subject(ctx)
     if ctx.state.state != STATE or "report_id" not in ctx.state.data:
-        raise UserError("请从通知或「我的承诺」重新开始报送。", "Start the report again from the notice.")
+        raise UserError(N_("请从通知或「我的承诺」重新开始报送。"))
     return await follow_up.draft_of(ctx.session, int(ctx.state.data["report_id"]), subject_id=subject.id or 0)
 
 
 async def _so_far(ctx: Ctx, row: FollowUpReport) -> str:
     files = len(await follow_up.files_of(ctx.session, row.id or 0))
-    said = ctx.t("已填写", "given") if row.description else ctx.t("未填写", "not yet")
-    return ctx.t(f"目前：文字说明{said}，材料 {files} 份。", f"So far: description {said}, {files} file(s).")
+    said = ctx._("已填写") if row.description else ctx._("未填写")
+    return ctx._("目前：文字说明{said}，材料 {n} 份。", said=said, n=files)
 
 
 @registry.action("follow_up.start")
@@ -50,22 +55,27 @@ async def start(ctx: Ctx, payload: dict) -> None:
     )
     due = await follow_up.owed(ctx.session, kind, ref_id, subject_id=subject.id or 0)
     ctx.goto(STATE, report_id=row.id)
+    title = in_lang(ctx, due.title, due.title_en)
     if kind == follow_up.RECTIFICATION:
         items = "\n".join(f"{n}. {item}" for n, item in enumerate(due.items, 1))
-        text = ctx.t(
-            f"📤 报送整改情况 · {due.title}\n整改事项：\n{items}\n整改期限：{due.due_on}\n\n"
-            f"请发送：① 一段文字，简要说明整改情况；② 整改材料（照片或扫描件，{FILE_HINT}），可发多份。"
+        text = ctx._(
+            "📤 报送整改情况 · {title}\n整改事项：\n{items}\n整改期限：{due}\n\n"
+            "请发送：① 一段文字，简要说明整改情况；② 整改材料（照片或扫描件，{hint}），可发多份。"
             "发完点「提交报送」。",
-            f"📤 Rectification report · {due.title_en}\nItems:\n{items}\nDue: {due.due_on}\n\n"
-            f"Send a short description of what was done, and the evidence ({FILE_HINT_EN}); then press Send.",
+            title=title,
+            items=items,
+            due=due.due_on,
+            hint=_file_hint(ctx),
         )
     else:
-        text = ctx.t(
-            f"📤 补齐材料 · {due.title}\n欠缺的材料：{due.items[0]}\n补齐期限：{due.due_on}\n\n"
-            f"请上传所缺材料（照片或扫描件，{FILE_HINT}），可发多份；如需说明，可另发一段文字。"
+        text = ctx._(
+            "📤 补齐材料 · {title}\n欠缺的材料：{missing}\n补齐期限：{due}\n\n"
+            "请上传所缺材料（照片或扫描件，{hint}），可发多份；如需说明，可另发一段文字。"
             "发完点「提交报送」。",
-            f"📤 Missing materials · {due.title_en}\nMissing: {due.items[0]}\nDue: {due.due_on}\n\n"
-            f"Upload the missing materials ({FILE_HINT_EN}); add a note as text if needed; then press Send.",
+            title=title,
+            missing=due.items[0],
+            due=due.due_on,
+            hint=_file_hint(ctx),
         )
     ctx.say(f"{text}\n{await _so_far(ctx, row)}", _buttons(ctx))
 
@@ -75,9 +85,7 @@ async def on_text(ctx: Ctx, text: str) -> None:
     row = await _draft(ctx)
     follow_up.describe(row, text)
     ctx.say(
-        ctx.t("已记录文字说明（再发一段会替换它）。", "Description saved (a new one replaces it).")
-        + "\n"
-        + await _so_far(ctx, row),
+        ctx._("已记录文字说明（再发一段会替换它）。") + "\n" + await _so_far(ctx, row),
         _buttons(ctx),
     )
 
@@ -87,9 +95,10 @@ async def on_file(ctx: Ctx, file: IncomingFile) -> None:
     row = await _draft(ctx)
     count = await follow_up.add_file(ctx.session, row, await read_upload(file))
     ctx.say(
-        ctx.t(
-            f"已收到第 {count} 份材料（{file.file_name or '文件'}）。可继续上传，或点「提交报送」。",
-            f"Got file {count}. Upload more, or press Send.",
+        ctx._(
+            "已收到第 {n} 份材料（{file}）。可继续上传，或点「提交报送」。",
+            n=count,
+            file=file.file_name or ctx._("文件"),
         ),
         _buttons(ctx),
     )
@@ -108,9 +117,10 @@ async def submit(ctx: Ctx, _: dict) -> None:
     )
     ctx.goto("menu")
     ctx.say(
-        ctx.t(
-            f"✅ 已报送，编号 {row.ref_no}。工作人员将于 {row.due_on} 前确认，结果会通知您。",
-            f"✅ Sent as {row.ref_no}; staff will answer by {row.due_on} and you will be told.",
+        ctx._(
+            "✅ 已报送，编号 {ref_no}。工作人员将于 {due} 前确认，结果会通知您。",
+            ref_no=row.ref_no,
+            due=row.due_on,
         ),
         [menu_row(ctx)],
     )

@@ -10,17 +10,22 @@ group event → /alertgroup [部门|off] by an admin (known from their private c
 from __future__ import annotations
 
 from bot.context import Ctx
+from bot.dialogs.common import listing
+from bot.i18n import N_, translate
 from workflows import alert_groups
 from workflows.binding import looks_like_code
 from workflows.clock import utc_now
 from workflows.identity import staff_of_person
 from workflows.staff import allowed
 
-# Commands the bot answers in groups (Telegram shows them with scope all_group_chats).
+# Commands the bot answers in groups (Telegram shows them with scope all_group_chats); the English list
+# is read from the catalog.
+_GROUP_COMMANDS = (("help", N_("说明")), ("alertgroup", N_("设为部门提醒群（管理员）")))
 GROUP_COMMAND_MENU = {
-    "zh": [("help", "说明"), ("alertgroup", "设为部门提醒群（管理员）")],
-    "en": [("help", "About"), ("alertgroup", "Make this a department alert group (admins)")],
+    lang: [(name, translate(desc, lang)) for name, desc in _GROUP_COMMANDS] for lang in ("zh", "en")
 }
+# What an admin may type after /alertgroup to stop a group's alerts.
+STOP_WORDS = ("off", "取消", "关闭")  # not UI: words read from what the admin typed
 
 
 def _command(text: str | None) -> tuple[str, str] | None:
@@ -34,7 +39,7 @@ async def on_group_event(ctx: Ctx) -> None:
     event = ctx.event
     if event.callback is not None:
         # Buttons in a group would act for whoever pressed them: none are honoured.
-        ctx.notice(ctx.t("请在与机器人的私聊中操作", "Please use a private chat with the bot"))
+        ctx.notice(ctx._("请在与机器人的私聊中操作"))
         return
     group = await alert_groups.alert_group_of(ctx.session, ctx.state.channel, ctx.state.chat_id)
     command = _command((event.text or "").strip())
@@ -43,11 +48,9 @@ async def on_group_event(ctx: Ctx) -> None:
         return
     if event.text and looks_like_code(event.text):
         ctx.say(
-            ctx.t(
+            ctx._(
                 "⚠️ 绑定码只能在与机器人的私聊中使用，在群里不会绑定任何身份。"
-                "该绑定码仍然有效，请私聊机器人发送，并建议删除本群中的这条消息。",
-                "⚠️ Binding codes work only in a private chat with the bot; nothing was bound here. "
-                "The code is still valid: send it to the bot privately, and consider deleting it here.",
+                "该绑定码仍然有效，请私聊机器人发送，并建议删除本群中的这条消息。"
             )
         )
         return
@@ -61,44 +64,33 @@ async def on_group_event(ctx: Ctx) -> None:
 
 def _explanation(ctx: Ctx, group: alert_groups.AlertGroup | None) -> str:
     if group is not None:
-        return ctx.t(
-            f"本群是「{group.department}」的提醒群，只接收提醒，不提供查询和办理。查询和办理请私聊机器人。",
-            f"This group receives alerts for {group.department}; it offers no queries. "
-            "Please use a private chat with the bot.",
+        return ctx._(
+            "本群是「{department}」的提醒群，只接收提醒，不提供查询和办理。查询和办理请私聊机器人。",
+            department=group.department,
         )
-    return ctx.t(
-        "信用交通助手只在私聊中提供查询和办理（绑定、信用记录、申请、审核）。请点击机器人头像，私聊使用。",
-        "The Credit Transport Assistant works in private chats only. Open a private chat with the bot.",
+    return ctx._(
+        "信用交通助手只在私聊中提供查询和办理（绑定、信用记录、申请、审核）。请点击机器人头像，私聊使用。"
     )
 
 
 async def _alert_group_command(ctx: Ctx, arg: str) -> None:
     staff = await staff_of_person(ctx.session, ctx.state.channel, ctx.event.user_id)
     if not allowed(staff, "alerts.manage"):
-        ctx.say(
-            ctx.t(
-                "只有已在私聊中绑定的管理员可以设置提醒群。",
-                "Only an administrator bound in a private chat can set up an alert group.",
-            )
-        )
+        ctx.say(ctx._("只有已在私聊中绑定的管理员可以设置提醒群。"))
         return
     assert staff is not None
-    if arg.lower() in ("off", "取消", "关闭"):
+    if arg.lower() in STOP_WORDS:
         row = await alert_groups.unregister(
             ctx.session, channel=ctx.state.channel, chat_id=ctx.state.chat_id, staff=staff
         )
-        ctx.say(
-            ctx.t("已取消本群的提醒。", "This group no longer receives alerts.")
-            if row is not None
-            else ctx.t("本群不是提醒群。", "This group is not an alert group.")
-        )
+        ctx.say(ctx._("已取消本群的提醒。") if row is not None else ctx._("本群不是提醒群。"))
         return
     if not arg:
         known = await alert_groups.departments(ctx.session)
         ctx.say(
-            ctx.t(
-                f"用法：/alertgroup 部门名称（可选：{'、'.join(known)}）；/alertgroup off 取消。",
-                f"Usage: /alertgroup DEPARTMENT (one of: {', '.join(known)}); /alertgroup off to stop.",
+            ctx._(
+                "用法：/alertgroup 部门名称（可选：{departments}）；/alertgroup off 取消。",
+                departments=listing(ctx, known),
             )
         )
         return
@@ -113,10 +105,9 @@ async def _alert_group_command(ctx: Ctx, arg: str) -> None:
     )
     ctx.state.data = {**ctx.state.data, "group_told": True}
     ctx.say(
-        ctx.t(
-            f"✅ 本群已设为「{row.department}」的提醒群：风险预警、超期督办、约谈提醒和每日摘要会发到这里。"
+        ctx._(
+            "✅ 本群已设为「{department}」的提醒群：风险预警、超期督办、约谈提醒和每日摘要会发到这里。"
             "群里不提供查询和办理。",
-            f"✅ This group now receives {row.department}'s alerts (risk warnings, overdue escalations, "
-            "interview reminders, daily digest). No queries here.",
+            department=row.department,
         )
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import menu_row, require_subject
+from bot.i18n import N_
 from models import RiskWarning, Subject
 from workflows import interviews
 from workflows.clock import SHANGHAI, to_local, utc_now
@@ -20,6 +21,11 @@ from workflows.errors import UserError
 from workflows.staff import require
 
 CANCEL = "menu.show"
+NO_ITEMS = ("无", "none")  # not UI: what staff type when there are no rectification items
+
+
+def _at(when: datetime) -> str:
+    return f"{to_local(when):%Y-%m-%d %H:%M}"
 
 
 @registry.action("interview.new")
@@ -27,14 +33,22 @@ async def new(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "interview.schedule")
     subject = await ctx.session.get(Subject, int(payload["subject_id"]))
     if subject is None:
-        raise UserError("找不到该主体。", "No such subject.")
+        raise UserError(N_("找不到该主体。"))
     warning = (
         await ctx.session.get(RiskWarning, int(payload["warning_id"])) if payload.get("warning_id") else None
     )
-    suggested = f"信用风险预警：{warning.details.get('rule')}" if warning else ""
+    # The reason is stored and goes into the 约谈通知书 as written, so the suggestion stays Chinese.
+    suggested = f"信用风险预警：{warning.details.get('rule')}" if warning else ""  # not UI: a stored value
     ctx.goto("interview.await_reason", subject_id=subject.id, warning_id=warning.id if warning else None)
-    rows = [[ctx.button(f"事由：{suggested[:30]}", "interview.reason", text=suggested)]] if suggested else []
-    ctx.say(f"📅 约谈 {subject.name}\n请输入约谈事由：", rows + [[ctx.button("取消", CANCEL)]])
+    rows = (
+        [[ctx.button(ctx._("事由：{reason}", reason=suggested[:30]), "interview.reason", text=suggested)]]
+        if suggested
+        else []
+    )
+    ctx.say(
+        ctx._("📅 约谈 {name}\n请输入约谈事由：", name=subject.name),
+        rows + [[ctx.button(ctx._("取消"), CANCEL)]],
+    )
 
 
 @registry.action("interview.reason")
@@ -46,10 +60,12 @@ async def reason_button(ctx: Ctx, payload: dict) -> None:
 async def on_reason(ctx: Ctx, text: str) -> None:
     require(ctx.identity.staff, "interview.schedule")
     if len(text) > 300:
-        raise UserError("事由太长，请控制在 300 字以内。", "At most 300 characters.")
+        raise UserError(N_("事由太长，请控制在 300 字以内。"))
     earliest = interviews.earliest_day(ctx.today, ctx.services.calendar)
     ctx.goto("interview.await_time", **{**ctx.state.data, "reason": text.strip()})
-    ctx.say(f"请输入约谈时间（北京时间，如 {earliest} 14:30）。最早可安排在 {earliest}。")
+    ctx.say(
+        ctx._("请输入约谈时间（北京时间，如 {earliest} 14:30）。最早可安排在 {earliest}。", earliest=earliest)
+    )
 
 
 @registry.on_text("interview.await_time")
@@ -58,12 +74,12 @@ async def on_time(ctx: Ctx, text: str) -> None:
     try:
         local = datetime.strptime(" ".join(text.split()), "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
     except ValueError:
-        raise UserError(
-            "时间格式不对，请按「2026-11-27 14:30」这样输入。", "Use the format 2026-11-27 14:30."
-        ) from None
+        raise UserError(N_("时间格式不对，请按「2026-11-27 14:30」这样输入。")) from None
     interviews.check_time(local, utc_now(ctx.services.clock), ctx.services.calendar)
     ctx.goto("interview.await_place", **{**ctx.state.data, "at": local.isoformat()})
-    ctx.say("请输入约谈地点，或点「线上约谈」：", [[ctx.button("💻 线上约谈", "interview.online")]])
+    ctx.say(
+        ctx._("请输入约谈地点，或点「线上约谈」："), [[ctx.button(ctx._("💻 线上约谈"), "interview.online")]]
+    )
 
 
 @registry.action("interview.online")
@@ -79,11 +95,11 @@ async def on_place(ctx: Ctx, text: str) -> None:
 async def _place(ctx: Ctx, place: str, is_online: bool) -> None:
     staff = require(ctx.identity.staff, "interview.schedule")
     if ctx.state.state != "interview.await_place":
-        raise UserError("请按顺序填写约谈信息。", "Please answer in order.")
+        raise UserError(N_("请按顺序填写约谈信息。"))
     ctx.goto("interview.await_attendees", **{**ctx.state.data, "place": place, "online": is_online})
     ctx.say(
-        "请输入参加约谈的工作人员（用逗号分隔），或点「仅本人」：",
-        [[ctx.button(f"仅本人（{staff.name}）", "interview.attendees", text=staff.name)]],
+        ctx._("请输入参加约谈的工作人员（用逗号分隔），或点「仅本人」："),
+        [[ctx.button(ctx._("仅本人（{name}）", name=staff.name), "interview.attendees", text=staff.name)]],
     )
 
 
@@ -100,9 +116,14 @@ async def on_attendees(ctx: Ctx, text: str) -> None:
     ctx.goto("interview.confirm_schedule", **data)
     local = datetime.fromisoformat(data["at"])
     ctx.say(
-        f"请确认约谈安排：\n事由：{data['reason']}\n时间：{local:%Y-%m-%d %H:%M}\n"
-        f"地点：{'线上' if data['online'] else data['place']}\n参加人员：{'、'.join(names)}",
-        [[ctx.button("✅ 发出约谈通知书", "interview.schedule"), ctx.button("取消", CANCEL)]],
+        ctx._(
+            "请确认约谈安排：\n事由：{reason}\n时间：{at}\n地点：{place}\n参加人员：{attendees}",
+            reason=data["reason"],
+            at=local.strftime("%Y-%m-%d %H:%M"),
+            place=ctx._("线上") if data["online"] else data["place"],
+            attendees=ctx._("、").join(names),
+        ),
+        [[ctx.button(ctx._("✅ 发出约谈通知书"), "interview.schedule"), ctx.button(ctx._("取消"), CANCEL)]],
     )
 
 
@@ -111,7 +132,7 @@ async def do_schedule(ctx: Ctx, _: dict) -> None:
     staff = require(ctx.identity.staff, "interview.schedule")
     data = ctx.state.data
     if ctx.state.state != "interview.confirm_schedule":
-        raise UserError("没有待确认的约谈安排，请重新开始。", "Nothing to confirm.")
+        raise UserError(N_("没有待确认的约谈安排，请重新开始。"))
     iv = await interviews.schedule(
         ctx.session,
         subject_id=int(data["subject_id"]),
@@ -127,11 +148,7 @@ async def do_schedule(ctx: Ctx, _: dict) -> None:
     )
     ctx.goto("menu")
     ctx.say(
-        ctx.t(
-            f"✅ 已发出约谈通知书（{to_local(iv.scheduled_at):%Y-%m-%d %H:%M}）。对方确认参加后会通知您。",
-            f"✅ Interview notice sent ({to_local(iv.scheduled_at):%Y-%m-%d %H:%M}). You will be told when "
-            "they confirm.",
-        ),
+        ctx._("✅ 已发出约谈通知书（{at}）。对方确认参加后会通知您。", at=_at(iv.scheduled_at)),
         [menu_row(ctx)],
     )
 
@@ -141,19 +158,23 @@ async def upcoming(ctx: Ctx, _: dict) -> None:
     staff = require(ctx.identity.staff, "interview.outcome")
     rows_ = await interviews.upcoming_for_staff(ctx.session, staff.id or 0)
     if not rows_:
-        ctx.say("📅 您没有待进行的约谈。", [menu_row(ctx)], edit=True)
+        ctx.say(ctx._("📅 您没有待进行的约谈。"), [menu_row(ctx)], edit=True)
         return
-    lines, rows = ["📅 我安排的约谈"], []
+    lines, rows = [ctx._("📅 我安排的约谈")], []
     for n, iv in enumerate(rows_[:10], 1):
         subject = await ctx.session.get(Subject, iv.subject_id)
         lines.append(
-            f"{n}. {to_local(iv.scheduled_at):%Y-%m-%d %H:%M} {subject.name if subject else ''} · "
-            f"{interviews.status_label(iv.status)}"
+            f"{n}. {_at(iv.scheduled_at)} {subject.name if subject else ''} · "
+            f"{interviews.status_label(iv.status, ctx.lang)}"
         )
         rows.append(
             [
-                ctx.button(f"记录结果 {n}", "interview.outcome", interview_id=iv.id, version=iv.version),
-                ctx.button(f"取消 {n}", "interview.cancel", interview_id=iv.id, version=iv.version),
+                ctx.button(
+                    ctx._("记录结果 {n}", n=n), "interview.outcome", interview_id=iv.id, version=iv.version
+                ),
+                ctx.button(
+                    ctx._("取消 {n}", n=n), "interview.cancel", interview_id=iv.id, version=iv.version
+                ),
             ]
         )
     ctx.say("\n".join(lines), rows + [menu_row(ctx)], edit=True)
@@ -163,7 +184,7 @@ async def upcoming(ctx: Ctx, _: dict) -> None:
 async def cancel(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "interview.schedule")
     ctx.goto("interview.await_cancel_reason", **payload)
-    ctx.say("请输入取消原因（将告知对方）：", [[ctx.button("不取消", CANCEL)]])
+    ctx.say(ctx._("请输入取消原因（将告知对方）："), [[ctx.button(ctx._("不取消"), CANCEL)]])
 
 
 @registry.on_text("interview.await_cancel_reason")
@@ -179,7 +200,7 @@ async def on_cancel_reason(ctx: Ctx, text: str) -> None:
         now=utc_now(ctx.services.clock),
     )
     ctx.goto("menu")
-    ctx.say("已取消约谈，并已通知对方。", [menu_row(ctx)])
+    ctx.say(ctx._("已取消约谈，并已通知对方。"), [menu_row(ctx)])
 
 
 @registry.action("interview.outcome")
@@ -187,11 +208,11 @@ async def outcome(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "interview.outcome")
     ctx.goto("interview.outcome", **payload)
     ctx.say(
-        "约谈对象是否到场？",
+        ctx._("约谈对象是否到场？"),
         [
             [
-                ctx.button("✅ 已到场", "interview.attended", attended=True),
-                ctx.button("❌ 未到场", "interview.attended", attended=False),
+                ctx.button(ctx._("✅ 已到场"), "interview.attended", attended=True),
+                ctx.button(ctx._("❌ 未到场"), "interview.attended", attended=False),
             ]
         ],
     )
@@ -201,32 +222,36 @@ async def outcome(ctx: Ctx, payload: dict) -> None:
 async def attended(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "interview.outcome")
     if ctx.state.state != "interview.outcome":
-        raise UserError("请从「我安排的约谈」重新开始记录。", "Start again from the interview list.")
+        raise UserError(N_("请从「我安排的约谈」重新开始记录。"))
     if not payload["attended"]:
         await _save(ctx, {**ctx.state.data, "attended": False})
         return
     ctx.goto("interview.await_issues", **{**ctx.state.data, "attended": True})
-    ctx.say("请输入约谈中指出的问题：")
+    ctx.say(ctx._("请输入约谈中指出的问题："))
 
 
 @registry.on_text("interview.await_issues")
 async def on_issues(ctx: Ctx, text: str) -> None:
     require(ctx.identity.staff, "interview.outcome")
     ctx.goto("interview.await_items", **{**ctx.state.data, "issues": text[:1000]})
-    ctx.say("请输入整改事项，每行一项；没有整改事项输入「无」：")
+    ctx.say(ctx._("请输入整改事项，每行一项；没有整改事项输入「无」："))
 
 
 @registry.on_text("interview.await_items")
 async def on_items(ctx: Ctx, text: str) -> None:
     require(ctx.identity.staff, "interview.outcome")
-    items = [] if text.strip() == "无" else [line.strip() for line in text.splitlines() if line.strip()][:20]
+    items = (
+        []
+        if text.strip().lower() in NO_ITEMS
+        else [line.strip() for line in text.splitlines() if line.strip()][:20]
+    )
     ctx.goto("interview.await_signed", **{**ctx.state.data, "items": items})
     ctx.say(
-        "是否当场签署了整改承诺书？",
+        ctx._("是否当场签署了整改承诺书？"),
         [
             [
-                ctx.button("是", "interview.signed", signed=True),
-                ctx.button("否", "interview.signed", signed=False),
+                ctx.button(ctx._("是"), "interview.signed", signed=True),
+                ctx.button(ctx._("否"), "interview.signed", signed=False),
             ]
         ],
     )
@@ -236,7 +261,7 @@ async def on_items(ctx: Ctx, text: str) -> None:
 async def signed(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "interview.outcome")
     if ctx.state.state != "interview.await_signed":
-        raise UserError("请按顺序填写。", "Please answer in order.")
+        raise UserError(N_("请按顺序填写。"))
     await _save(ctx, {**ctx.state.data, "signed": bool(payload["signed"])})
 
 
@@ -258,14 +283,14 @@ async def _save(ctx: Ctx, data: dict) -> None:
     )
     ctx.goto("menu")
     text = (
-        "已记录：对方未到场（将计入风险预警规则）。"
+        ctx._("已记录：对方未到场（将计入风险预警规则）。")
         if not data["attended"]
-        else "已记录约谈结果，并已告知对方。"
+        else ctx._("已记录约谈结果，并已告知对方。")
     )
     if iv.outcome.get("rectification_due"):
-        text += (
-            f"\n整改期限：{iv.outcome['rectification_due']}，到期前会提醒对方。"
-            "对方可在聊天中报送整改情况，报送后会列入「待办」，由您验收。"
+        text += "\n" + ctx._(
+            "整改期限：{due}，到期前会提醒对方。对方可在聊天中报送整改情况，报送后会列入「待办」，由您验收。",
+            due=iv.outcome["rectification_due"],
         )
     ctx.say(text, [menu_row(ctx)])
 
@@ -281,9 +306,4 @@ async def subject_confirms(ctx: Ctx, payload: dict) -> None:
         now=utc_now(ctx.services.clock),
         actor=ctx.actor,
     )
-    ctx.say(
-        ctx.t(
-            f"✅ 已确认参加 {to_local(iv.scheduled_at):%Y-%m-%d %H:%M} 的约谈。请准时参加。",
-            f"✅ Attendance confirmed for {to_local(iv.scheduled_at):%Y-%m-%d %H:%M}.",
-        )
-    )
+    ctx.say(ctx._("✅ 已确认参加 {at} 的约谈。请准时参加。", at=_at(iv.scheduled_at)))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import menu_row, read_upload, require_subject, timeline_lines
+from bot.dialogs.common import listing, menu_row, read_upload, require_subject, timeline_lines
+from bot.i18n import N_
 from bot.replies import Button, IncomingFile
 from models import ApplicationStatus, CommitmentKind, CreditRecord, RepairApplication
 from notifications.letters import commitment_text
@@ -19,17 +20,20 @@ from workflows.commitments import COMMITMENT_TYPES, make_commitment
 from workflows.errors import UserError
 from workflows.materials import materials_of
 
-FILE_HINT = (
-    f"{'、'.join(rules.MATERIAL_TYPES.values())}，照片或扫描件均可，"
-    f"不超过 {rules.MATERIAL_MAX_BYTES // 1048576} MB"
-)
+
+def _file_hint(ctx: Ctx) -> str:
+    return ctx._(
+        "{types}，照片或扫描件均可，不超过 {mb} MB",
+        types=listing(ctx, rules.MATERIAL_TYPES.values()),
+        mb=rules.MATERIAL_MAX_BYTES // 1048576,
+    )
 
 
 async def _app(ctx: Ctx, app_id: int) -> RepairApplication:
     subject = require_subject(ctx, "enterprise")
     app = await repair.application_of_subject(ctx.session, subject.id or 0, int(app_id))
     if app is None:
-        raise UserError("找不到该申请。", "No such application.")
+        raise UserError(N_("找不到该申请。"))
     return app
 
 
@@ -45,11 +49,11 @@ async def start(ctx: Ctx, payload: dict) -> None:
         actor=ctx.actor,
     )
     intro = (
-        ctx.t("继续填写上次保存的草稿。", "Continuing your saved draft.")
+        ctx._("继续填写上次保存的草稿。")
         if started.resumed
-        else ctx.t(
-            f"✅ 符合申请条件（适用{started.application.regime}程序）。需要 3 步材料，可随时 /cancel，草稿会保留。",
-            "✅ Eligible. Three steps; /cancel keeps the draft.",
+        else ctx._(
+            "✅ 符合申请条件（适用{regime}程序）。需要 3 步材料，可随时 /cancel，草稿会保留。",
+            regime=started.application.regime,
         )
     )
     await ask_next(ctx, started.application, intro)
@@ -58,31 +62,25 @@ async def start(ctx: Ctx, payload: dict) -> None:
 async def ask_next(ctx: Ctx, app: RepairApplication, intro: str = "") -> None:
     step = repair.next_step(app.draft)
     head = f"{intro}\n\n" if intro else ""
-    cancel = [ctx.button(ctx.t("保存草稿，稍后继续", "Save and continue later"), "menu.show")]
+    cancel = [ctx.button(ctx._("保存草稿，稍后继续"), "menu.show")]
     if step == "proof":
         ctx.goto("repair.await_proof", app_id=app.id)
         ctx.say(
             head
-            + ctx.t(
-                f"第 1 步（共 3 步）：请上传履行义务的证明（罚款缴纳凭证或整改证明，{FILE_HINT}）。",
-                "Step 1 of 3: upload proof that the obligations are fulfilled (PDF, JPG or PNG).",
+            + ctx._(
+                "第 1 步（共 3 步）：请上传履行义务的证明（罚款缴纳凭证或整改证明，{hint}）。",
+                hint=_file_hint(ctx),
             ),
             [cancel],
         )
     elif step == "authorisation":
         ctx.goto("repair.legal_rep", app_id=app.id)
         ctx.say(
-            head
-            + ctx.t(
-                "第 2 步（共 3 步）：您是企业法定代表人本人办理吗？",
-                "Step 2 of 3: are you the legal representative?",
-            ),
+            head + ctx._("第 2 步（共 3 步）：您是企业法定代表人本人办理吗？"),
             [
                 [
-                    ctx.button(ctx.t("是，本人办理", "Yes"), "repair.legal_rep", app_id=app.id, yes=True),
-                    ctx.button(
-                        ctx.t("否，受托办理", "No, an agent"), "repair.legal_rep", app_id=app.id, yes=False
-                    ),
+                    ctx.button(ctx._("是，本人办理"), "repair.legal_rep", app_id=app.id, yes=True),
+                    ctx.button(ctx._("否，受托办理"), "repair.legal_rep", app_id=app.id, yes=False),
                 ],
                 cancel,
             ],
@@ -91,19 +89,9 @@ async def ask_next(ctx: Ctx, app: RepairApplication, intro: str = "") -> None:
         ctx.goto("repair.commitment", app_id=app.id)
         ctx.say(
             head
-            + ctx.t(
-                "第 3 步（共 3 步）：请阅读《信用修复承诺书》，确认后即作出信用修复型承诺：\n\n",
-                "Step 3 of 3: read and confirm the repair commitment letter:\n\n",
-            )
+            + ctx._("第 3 步（共 3 步）：请阅读《信用修复承诺书》，确认后即作出信用修复型承诺：\n\n")
             + (await _letter(ctx, app)).letter,
-            [
-                [
-                    ctx.button(
-                        ctx.t("✅ 确认承诺书", "✅ Confirm"), "repair.confirm_commitment", app_id=app.id
-                    )
-                ],
-                cancel,
-            ],
+            [[ctx.button(ctx._("✅ 确认承诺书"), "repair.confirm_commitment", app_id=app.id)], cancel],
         )
     else:
         await review(ctx, app, head)
@@ -130,26 +118,22 @@ async def review(ctx: Ctx, app: RepairApplication, head: str = "") -> None:
     proof = files.get(app.draft.get("proof"))
     auth = files.get(app.draft.get("authorisation"))
     lines = [
-        ctx.t("请核对材料：", "Check the materials:"),
-        f"1. 履行义务证明：{proof.file_name if proof else '—'}",
-        "2. 办理人："
-        + (
-            "法定代表人本人"
-            if app.draft.get("is_legal_rep")
-            else f"受托人（授权委托书：{auth.file_name if auth else '—'}）"
-        ),
-        "3. 信用修复承诺书：已确认",
+        ctx._("请核对材料："),
+        ctx._("1. 履行义务证明：{file}", file=proof.file_name if proof else "—"),
+        ctx._("2. 办理人：法定代表人本人")
+        if app.draft.get("is_legal_rep")
+        else ctx._("2. 办理人：受托人（授权委托书：{file}）", file=auth.file_name if auth else "—"),
+        ctx._("3. 信用修复承诺书：已确认"),
     ]
     ctx.say(
         head + "\n".join(lines),
         [
-            [ctx.button(ctx.t("📨 提交申请", "📨 Submit"), "repair.submit", app_id=app.id)],
+            [ctx.button(ctx._("📨 提交申请"), "repair.submit", app_id=app.id)],
             [
-                ctx.button(ctx.t("重做第1步", "Redo 1"), "repair.redo", app_id=app.id, step="proof"),
-                ctx.button(ctx.t("重做第2步", "Redo 2"), "repair.redo", app_id=app.id, step="authorisation"),
-                ctx.button(ctx.t("重做第3步", "Redo 3"), "repair.redo", app_id=app.id, step="commitment"),
+                ctx.button(ctx._("重做第{n}步", n=i), "repair.redo", app_id=app.id, step=step)
+                for i, step in enumerate(("proof", "authorisation", "commitment"), 1)
             ],
-            [ctx.button(ctx.t("保存草稿，稍后继续", "Save and continue later"), "menu.show")],
+            [ctx.button(ctx._("保存草稿，稍后继续"), "menu.show")],
         ],
     )
 
@@ -158,16 +142,14 @@ async def review(ctx: Ctx, app: RepairApplication, head: str = "") -> None:
 async def on_proof(ctx: Ctx, file: IncomingFile) -> None:
     app = await _app(ctx, ctx.state.data["app_id"])
     await repair.save_proof(ctx.session, app, await read_upload(file), ctx.actor)
-    await ask_next(ctx, app, ctx.t("✅ 已收到履行义务证明。", "✅ Proof received."))
+    await ask_next(ctx, app, ctx._("✅ 已收到履行义务证明。"))
 
 
 @registry.on_text("repair.await_proof")
 @registry.on_text("repair.await_authorisation")
 @registry.on_text("repair.await_supplement")
 async def text_instead_of_file(ctx: Ctx, _: str) -> None:
-    raise UserError(
-        f"这一步需要上传文件（{FILE_HINT}），请直接发送文件或照片。", "Please send a file or photo."
-    )
+    raise UserError(ctx._("这一步需要上传文件（{hint}），请直接发送文件或照片。", hint=_file_hint(ctx)))
 
 
 @registry.action("repair.legal_rep")
@@ -179,17 +161,8 @@ async def on_legal_rep(ctx: Ctx, payload: dict) -> None:
         return
     ctx.goto("repair.await_authorisation", app_id=app.id)
     ctx.say(
-        ctx.t(f"请上传法定代表人签署的授权委托书（{FILE_HINT}）。", "Upload the signed authorisation."),
-        [
-            [
-                ctx.button(
-                    ctx.t("改为本人办理", "I am the legal representative"),
-                    "repair.legal_rep",
-                    app_id=app.id,
-                    yes=True,
-                )
-            ]
-        ],
+        ctx._("请上传法定代表人签署的授权委托书（{hint}）。", hint=_file_hint(ctx)),
+        [[ctx.button(ctx._("改为本人办理"), "repair.legal_rep", app_id=app.id, yes=True)]],
     )
 
 
@@ -197,7 +170,7 @@ async def on_legal_rep(ctx: Ctx, payload: dict) -> None:
 async def on_authorisation(ctx: Ctx, file: IncomingFile) -> None:
     app = await _app(ctx, ctx.state.data["app_id"])
     await repair.save_authorisation(ctx.session, app, await read_upload(file), ctx.actor)
-    await ask_next(ctx, app, ctx.t("✅ 已收到授权委托书。", "✅ Authorisation received."))
+    await ask_next(ctx, app, ctx._("✅ 已收到授权委托书。"))
 
 
 @registry.action("repair.confirm_commitment")
@@ -214,7 +187,7 @@ async def on_confirm_commitment(ctx: Ctx, payload: dict) -> None:
         ctx.session,
         subject=subject,
         kind=CommitmentKind.REPAIR,
-        matter=record.decision_no or "信用修复",
+        matter=record.decision_no or "信用修复",  # not UI: stored as the commitment's matter
         content=text.content,
         liability=text.liability,
         letter=text.letter,
@@ -225,9 +198,7 @@ async def on_confirm_commitment(ctx: Ctx, payload: dict) -> None:
         repair_application_id=app.id,
     )
     app.draft = {**app.draft, "commitment_id": row.id}
-    await ask_next(
-        ctx, app, ctx.t(f"✅ 已作出信用修复承诺（{row.code}）。", f"✅ Commitment {row.code} made.")
-    )
+    await ask_next(ctx, app, ctx._("✅ 已作出信用修复承诺（{code}）。", code=row.code))
 
 
 @registry.action("repair.redo")
@@ -251,11 +222,12 @@ async def on_submit(ctx: Ctx, payload: dict) -> None:
     )
     ctx.goto("menu")
     ctx.say(
-        ctx.t(
-            f"📨 申请已提交，编号 {app.ref_no}。工作人员将在 {app.due_on} 前作出决定，结果会在这里通知您。",
-            f"📨 Submitted as {app.ref_no}; a decision is due by {app.due_on}.",
+        ctx._(
+            "📨 申请已提交，编号 {ref_no}。工作人员将在 {due} 前作出决定，结果会在这里通知您。",
+            ref_no=app.ref_no,
+            due=app.due_on,
         ),
-        [[ctx.button(ctx.t("查看进度", "Status"), "repair.status", app_id=app.id)], menu_row(ctx)],
+        [[ctx.button(ctx._("查看进度"), "repair.status", app_id=app.id)], menu_row(ctx)],
     )
 
 
@@ -264,34 +236,27 @@ async def show_status(ctx: Ctx, payload: dict) -> None:
     app = await _app(ctx, payload["app_id"])
     record = await ctx.session.get(CreditRecord, app.record_id)
     lines = [
-        ctx.t(f"🛠 信用修复申请 {app.ref_no}", f"🛠 Repair application {app.ref_no}"),
-        ctx.t(
-            f"对应记录：{record.decision_no if record else app.record_id}",
-            f"Record: {record.decision_no if record else ''}",
-        ),
-        ctx.t(f"状态：{status_label(app.status)}", f"Status: {status_label(app.status, 'en')}"),
+        ctx._("🛠 信用修复申请 {ref_no}", ref_no=app.ref_no),
+        ctx._("对应记录：{record}", record=record.decision_no if record else app.record_id),
+        ctx._("状态：{status}", status=status_label(app.status, ctx.lang)),
     ]
     if app.due_on and app.status in OPEN_STATUSES:
-        lines.append(ctx.t(f"办理期限：{app.due_on}", f"Due: {app.due_on}"))
+        lines.append(ctx._("办理期限：{due}", due=app.due_on))
     if app.status == ApplicationStatus.NEEDS_MORE:
         lines.append(
-            ctx.t(
-                f"需补正：{app.draft.get('more')}（{app.draft.get('more_due')} 前）", "More materials needed."
-            )
+            ctx._("需补正：{more}（{due} 前）", more=app.draft.get("more"), due=app.draft.get("more_due"))
         )
     if app.reason and app.status == ApplicationStatus.REJECTED:
-        lines.append(ctx.t(f"理由：{app.reason}", f"Reason: {app.reason}"))
+        lines.append(ctx._("理由：{reason}", reason=app.reason))
     lines += await timeline_lines(ctx, repair.ENTITY, app.id or 0)
     rows: list[list[Button]] = []
     if app.status == ApplicationStatus.DRAFT:
-        rows.append([ctx.button(ctx.t("继续填写", "Continue"), "repair.start", record_id=app.record_id)])
+        rows.append([ctx.button(ctx._("继续填写"), "repair.start", record_id=app.record_id)])
     if app.status == ApplicationStatus.NEEDS_MORE:
-        rows.append(
-            [ctx.button(ctx.t("📎 补正材料", "📎 Send materials"), "repair.supplement", app_id=app.id)]
-        )
+        rows.append([ctx.button(ctx._("📎 补正材料"), "repair.supplement", app_id=app.id)])
     if app.status in (*OPEN_STATUSES, ApplicationStatus.DRAFT):
-        rows.append([ctx.button(ctx.t("撤回申请", "Withdraw"), "repair.withdraw", app_id=app.id)])
-    rows.append([ctx.button(ctx.t("📂 我的申请", "📂 My applications"), "apps.list"), *menu_row(ctx)])
+        rows.append([ctx.button(ctx._("撤回申请"), "repair.withdraw", app_id=app.id)])
+    rows.append([ctx.button(ctx._("📂 我的申请"), "apps.list"), *menu_row(ctx)])
     ctx.say("\n".join(lines), rows, edit=True)
 
 
@@ -299,11 +264,11 @@ async def show_status(ctx: Ctx, payload: dict) -> None:
 async def on_withdraw(ctx: Ctx, payload: dict) -> None:
     app = await _app(ctx, payload["app_id"])
     ctx.say(
-        ctx.t(f"确定撤回申请 {app.ref_no} 吗？撤回后如需修复须重新申请。", f"Withdraw {app.ref_no}?"),
+        ctx._("确定撤回申请 {ref_no} 吗？撤回后如需修复须重新申请。", ref_no=app.ref_no),
         [
             [
-                ctx.button(ctx.t("确定撤回", "Withdraw"), "repair.withdraw_confirm", app_id=app.id),
-                ctx.button(ctx.t("不撤回", "Keep it"), "repair.status", app_id=app.id),
+                ctx.button(ctx._("确定撤回"), "repair.withdraw_confirm", app_id=app.id),
+                ctx.button(ctx._("不撤回"), "repair.status", app_id=app.id),
             ]
         ],
         edit=True,
@@ -315,7 +280,7 @@ async def on_withdraw_confirm(ctx: Ctx, payload: dict) -> None:
     app = await _app(ctx, payload["app_id"])
     await repair.withdraw(ctx.session, app, now=utc_now(ctx.services.clock), actor=ctx.actor)
     ctx.goto("menu")
-    ctx.say(ctx.t(f"申请 {app.ref_no} 已撤回。", f"{app.ref_no} withdrawn."), [menu_row(ctx)], edit=True)
+    ctx.say(ctx._("申请 {ref_no} 已撤回。", ref_no=app.ref_no), [menu_row(ctx)], edit=True)
 
 
 @registry.action("repair.supplement")
@@ -323,16 +288,20 @@ async def on_supplement(ctx: Ctx, payload: dict) -> None:
     app = await _app(ctx, payload["app_id"])
     if app.status != ApplicationStatus.NEEDS_MORE:
         raise UserError(
-            f"申请 {app.ref_no} 当前为「{status_label(app.status)}」，无需补正。",
-            "No materials are needed now.",
+            ctx._(
+                "申请 {ref_no} 当前为「{status}」，无需补正。",
+                ref_no=app.ref_no,
+                status=status_label(app.status, ctx.lang),
+            )
         )
     ctx.goto("repair.await_supplement", app_id=app.id)
     ctx.say(
-        ctx.t(
-            f"请上传补正材料：{app.draft.get('more')}\n（{FILE_HINT}，可上传多个，传完点「提交补正」）",
-            "Upload the requested materials, then press Submit.",
+        ctx._(
+            "请上传补正材料：{more}\n（{hint}，可上传多个，传完点「提交补正」）",
+            more=app.draft.get("more"),
+            hint=_file_hint(ctx),
         ),
-        [[ctx.button(ctx.t("📨 提交补正", "📨 Submit"), "repair.resubmit", app_id=app.id)]],
+        [[ctx.button(ctx._("📨 提交补正"), "repair.resubmit", app_id=app.id)]],
     )
 
 
@@ -342,6 +311,6 @@ async def on_supplement_file(ctx: Ctx, file: IncomingFile) -> None:
     await repair.save_proof(ctx.session, app, await read_upload(file), ctx.actor)
     n = len(app.draft.get("supplements", []))
     ctx.say(
-        ctx.t(f"✅ 已收到第 {n} 个补正文件。可继续上传，或点「提交补正」。", f"✅ File {n} received."),
-        [[ctx.button(ctx.t("📨 提交补正", "📨 Submit"), "repair.resubmit", app_id=app.id)]],
+        ctx._("✅ 已收到第 {n} 个补正文件。可继续上传，或点「提交补正」。", n=n),
+        [[ctx.button(ctx._("📨 提交补正"), "repair.resubmit", app_id=app.id)]],
     )

@@ -7,6 +7,7 @@ from sqlmodel import col, or_, select
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import menu_row
+from bot.i18n import N_, translate
 from models import AuditEntry, Staff, StaffRole, Subject
 from workflows import rules
 from workflows.audit import log_change
@@ -16,14 +17,22 @@ from workflows.errors import UserError
 from workflows.staff import ROLE_LABELS, require
 from workflows.validation import mask_id_number, normalize_code, validate_id_number, validate_uscc
 
+# The role names (workflows/staff.py ROLE_LABELS, Chinese only there), put into this catalog.
+ROLE_NAMES = (N_("经办"), N_("审核"), N_("负责人"), N_("管理员"))
+
+
+def _role(ctx: Ctx, role: StaffRole) -> str:
+    return translate(ROLE_LABELS[role], ctx.lang)
+
 
 def _code_text(ctx: Ctx, who: str, code: str) -> str:
     link = f"https://t.me/{ctx.services.settings.bot_username}?start={code}"
-    return ctx.t(
-        f"已为 {who} 签发绑定码：\n\n{code}\n\n{rules.BINDING_CODE_TTL_HOURS} 小时内有效，只能使用一次。"
-        f"也可把链接发给对方：{link}",
-        f"Binding code for {who}:\n\n{code}\n\nValid {rules.BINDING_CODE_TTL_HOURS} hours, single use. "
-        f"Link: {link}",
+    return ctx._(
+        "已为 {who} 签发绑定码：\n\n{code}\n\n{hours} 小时内有效，只能使用一次。也可把链接发给对方：{link}",
+        who=who,
+        code=code,
+        hours=rules.BINDING_CODE_TTL_HOURS,
+        link=link,
     )
 
 
@@ -32,11 +41,8 @@ async def start(ctx: Ctx, _: dict) -> None:
     require(ctx.identity.staff, "code.subject")
     ctx.goto("staff.await_subject")
     ctx.say(
-        ctx.t(
-            "请输入企业的统一社会信用代码，或驾驶员的从业资格证号：",
-            "Enter the enterprise's USCC or the driver's certificate number:",
-        ),
-        [[ctx.button(ctx.t("取消", "Cancel"), "menu.show")]],
+        ctx._("请输入企业的统一社会信用代码，或驾驶员的从业资格证号："),
+        [[ctx.button(ctx._("取消"), "menu.show")]],
     )
 
 
@@ -49,9 +55,7 @@ async def find_by_code(ctx: Ctx, text: str) -> Subject:
         if len(key) == 18:
             # Say what is wrong with the code itself before saying it is unknown.
             (validate_id_number if key[:17].isdigit() else validate_uscc)(key)
-        raise UserError(
-            "没有找到这个代码对应的企业或驾驶员，请核对后重新输入。", "No enterprise or driver has that code."
-        )
+        raise UserError(N_("没有找到这个代码对应的企业或驾驶员，请核对后重新输入。"))
     return subject
 
 
@@ -66,11 +70,12 @@ async def issue_for_subject(ctx: Ctx, subject_id: int) -> None:
     require(ctx.identity.staff, "code.subject")
     subject = await ctx.session.get(Subject, subject_id)
     if subject is None:
-        raise UserError("找不到该主体。", "No such subject.")
+        raise UserError(N_("找不到该主体。"))
     code = await issue_code(ctx.session, issued_by=ctx.actor, clock=ctx.services.clock, subject_id=subject.id)
     ctx.goto("menu")
     shown = subject.uscc or mask_id_number(subject.cert_no or "")
-    ctx.say(_code_text(ctx, f"{subject.name}（{shown}）", code.code), [menu_row(ctx)])
+    who = ctx._("{name}（{code}）", name=subject.name, code=shown)
+    ctx.say(_code_text(ctx, who, code.code), [menu_row(ctx)])
 
 
 # -- staff accounts (admin) ------------------------------------------------------------------------
@@ -80,23 +85,19 @@ async def issue_for_subject(ctx: Ctx, subject_id: int) -> None:
 async def staff_list(ctx: Ctx, _: dict) -> None:
     require(ctx.identity.staff, "staff.manage")
     rows = (await ctx.session.exec(select(Staff).order_by(col(Staff.id)))).all()
-    lines = [ctx.t("👥 工作人员", "👥 Staff")]
+    lines = [ctx._("👥 工作人员")]
     buttons = []
     for s in rows:
-        state = "" if s.active else ctx.t("（已停用）", " (disabled)")
-        lines.append(f"{s.id}. {s.name} · {s.department} · {ROLE_LABELS[StaffRole(s.role)]}{state}")
+        state = "" if s.active else ctx._("（已停用）")
+        lines.append(f"{s.id}. {s.name} · {s.department} · {_role(ctx, StaffRole(s.role))}{state}")
         if s.active and s.id != ctx.identity.staff.id:  # type: ignore[union-attr]
-            buttons.append(
-                ctx.button(ctx.t(f"停用 {s.name}", f"Disable {s.name}"), "admin.disable", staff_id=s.id)
-            )
+            buttons.append(ctx.button(ctx._("停用 {name}", name=s.name), "admin.disable", staff_id=s.id))
         if s.active:
             buttons.append(
-                ctx.button(
-                    ctx.t(f"🔑 {s.name} 绑定码", f"🔑 Code for {s.name}"), "admin.staff_code", staff_id=s.id
-                )
+                ctx.button(ctx._("🔑 {name} 绑定码", name=s.name), "admin.staff_code", staff_id=s.id)
             )
     rows_ = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows_.append([ctx.button(ctx.t("➕ 添加工作人员", "➕ Add staff"), "admin.add_staff")])
+    rows_.append([ctx.button(ctx._("➕ 添加工作人员"), "admin.add_staff")])
     rows_.append(menu_row(ctx))
     ctx.say("\n".join(lines), rows_, edit=True)
 
@@ -106,12 +107,12 @@ async def staff_code(ctx: Ctx, payload: dict) -> None:
     admin = require(ctx.identity.staff, "code.staff")
     staff = await ctx.session.get(Staff, int(payload["staff_id"]))
     if staff is None or not staff.active:
-        raise UserError("该工作人员不存在或已停用。", "No such active staff member.")
+        raise UserError(N_("该工作人员不存在或已停用。"))
     code = await issue_code(
         ctx.session, issued_by=f"staff:{admin.id}", clock=ctx.services.clock, staff_id=staff.id
     )
     ctx.say(
-        _code_text(ctx, ctx.t(f"工作人员 {staff.name}", f"staff member {staff.name}"), code.code),
+        _code_text(ctx, ctx._("工作人员 {name}", name=staff.name), code.code),
         [menu_row(ctx)],
     )
 
@@ -121,7 +122,7 @@ async def disable(ctx: Ctx, payload: dict) -> None:
     admin = require(ctx.identity.staff, "staff.manage")
     staff = await ctx.session.get(Staff, int(payload["staff_id"]))
     if staff is None or staff.id == admin.id:
-        raise UserError("不能停用该账号。", "That account cannot be disabled.")
+        raise UserError(N_("不能停用该账号。"))
     if staff.active:
         staff.active = False
         await log_change(
@@ -141,11 +142,8 @@ async def add_staff(ctx: Ctx, _: dict) -> None:
     require(ctx.identity.staff, "staff.manage")
     ctx.goto("admin.await_staff")
     ctx.say(
-        ctx.t(
-            "请输入：姓名 部门（用空格分开），例如：王五 执法支队",
-            "Type: name department, e.g. 王五 执法支队",
-        ),
-        [[ctx.button(ctx.t("取消", "Cancel"), "admin.staff")]],
+        ctx._("请输入：姓名 部门（用空格分开），例如：王五 执法支队"),
+        [[ctx.button(ctx._("取消"), "admin.staff")]],
     )
 
 
@@ -154,11 +152,11 @@ async def on_new_staff(ctx: Ctx, text: str) -> None:
     require(ctx.identity.staff, "staff.manage")
     parts = text.split()
     if len(parts) != 2 or not all(1 <= len(p) <= 32 for p in parts):
-        raise UserError("格式不对：请输入「姓名 部门」，中间一个空格。", "Format: name department")
+        raise UserError(N_("格式不对：请输入「姓名 部门」，中间一个空格。"))
     ctx.goto("admin.await_role", name=parts[0], department=parts[1])
     ctx.say(
-        ctx.t(f"{parts[0]}（{parts[1]}）的角色：", f"Role of {parts[0]}:"),
-        [[ctx.button(label, "admin.role", role=role) for role, label in ROLE_LABELS.items()]],
+        ctx._("{name}（{department}）的角色：", name=parts[0], department=parts[1]),
+        [[ctx.button(_role(ctx, role), "admin.role", role=role) for role in ROLE_LABELS]],
     )
 
 
@@ -167,7 +165,7 @@ async def on_role(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "staff.manage")
     data = ctx.state.data
     if ctx.state.state != "admin.await_role" or "name" not in data:
-        raise UserError("请重新开始添加工作人员。", "Please start again.")
+        raise UserError(N_("请重新开始添加工作人员。"))
     staff = Staff(
         name=data["name"], department=data["department"], role=StaffRole(payload["role"]), supervisor_id=None
     )
@@ -184,7 +182,7 @@ async def on_role(ctx: Ctx, payload: dict) -> None:
     code = await issue_code(ctx.session, issued_by=ctx.actor, clock=ctx.services.clock, staff_id=staff.id)
     ctx.goto("menu")
     ctx.say(
-        _code_text(ctx, ctx.t(f"新工作人员 {staff.name}", f"new staff member {staff.name}"), code.code),
+        _code_text(ctx, ctx._("新工作人员 {name}", name=staff.name), code.code),
         [menu_row(ctx)],
     )
 
@@ -197,7 +195,7 @@ async def audit_of_subject(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "audit.view")
     subject = await ctx.session.get(Subject, int(payload["subject_id"]))
     if subject is None:
-        raise UserError("找不到该主体。", "No such subject.")
+        raise UserError(N_("找不到该主体。"))
     entries = (
         await ctx.session.exec(
             select(AuditEntry)
@@ -214,9 +212,7 @@ async def audit_of_subject(ctx: Ctx, payload: dict) -> None:
         entity_id=subject.id,
         subject_id=subject.id,
     )
-    lines = [
-        ctx.t(f"📜 {subject.name} 的审计日志（最近 20 条）", f"📜 Audit log of {subject.name} (last 20)")
-    ]
+    lines = [ctx._("📜 {name} 的审计日志（最近 20 条）", name=subject.name)]
     lines += [
         f"{to_local(e.at):%m-%d %H:%M} {e.actor} {e.action} {e.entity}#{e.entity_id or ''}" for e in entries
     ]
@@ -225,7 +221,11 @@ async def audit_of_subject(ctx: Ctx, payload: dict) -> None:
 
 # -- muting non-urgent notices ---------------------------------------------------------------------
 
-MUTABLE_KINDS = {"digest": "每日待办摘要", "warning": "风险预警", "deadline": "到期提醒（超期督办不可关闭）"}
+MUTABLE_KINDS = {
+    "digest": N_("每日待办摘要"),
+    "warning": N_("风险预警"),
+    "deadline": N_("到期提醒（超期督办不可关闭）"),
+}
 
 
 @registry.action("staff.mute")
@@ -246,11 +246,17 @@ async def mute_settings(ctx: Ctx, payload: dict) -> None:
         )
         staff.muted_kinds = sorted(muted)
     rows = [
-        [ctx.button(("🔕 " if k in staff.muted_kinds else "🔔 ") + label, "staff.mute", kind=k)]
+        [
+            ctx.button(
+                ("🔕 " if k in staff.muted_kinds else "🔔 ") + translate(label, ctx.lang),
+                "staff.mute",
+                kind=k,
+            )
+        ]
         for k, label in MUTABLE_KINDS.items()
     ]
     ctx.say(
-        "通知设置（点按切换）。约谈、超期督办、送达失败等紧急通知不能关闭。",
+        ctx._("通知设置（点按切换）。约谈、超期督办、送达失败等紧急通知不能关闭。"),
         rows + [menu_row(ctx)],
         edit=True,
     )

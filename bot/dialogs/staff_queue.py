@@ -16,32 +16,134 @@ from typing import Any
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import menu_row
+from bot.i18n import N_, SOURCE_LANG, error_text, translate
 from bot.replies import Button, Document
-from models import Commitment, CreditRecord, DriverViolation, Interview, Material
-from workflows import corrections, follow_up, objections, rules
+from models import BindingRequest, Commitment, CreditRecord, DriverViolation, Interview, Material
+from workflows import corrections, follow_up, labels, objections, rules
 from workflows import staff as staff_rules
 from workflows.applications import status_label
-from workflows.clock import utc_now
+from workflows.clock import SHANGHAI, to_local, utc_now
 from workflows.commitments import FULFILMENT_LABELS
 from workflows.errors import UserError
 from workflows.materials import materials_of
 from workflows.staff import DECISIONS, NEEDS_TEXT, QueueItem, require
+from workflows.validation import mask_id_number
 
 # What the decider is told happens next, when it is not "the applicant is told".
 TOLD = {
-    **dict.fromkeys(follow_up.KINDS, "企业将收到通知。"),
-    "publication": "该决定的双公示提醒已停止。",
+    **dict.fromkeys(follow_up.KINDS, N_("企业将收到通知。")),
+    "publication": N_("该决定的双公示提醒已停止。"),
 }
-URGENCY_MARK = {"overdue": "⚠️ 已超期", "soon": "🔴", "ok": "🟢", "none": "⚪"}
-MORE_PRESETS = ("加盖公章的缴款凭证", "整改完成报告", "法定代表人授权委托书", "营业执照复印件")
+URGENCY_MARK = {"overdue": N_("⚠️ 已超期"), "soon": "🔴", "ok": "🟢", "none": "⚪"}
+# Shown as buttons; the Chinese text is what the applicant is asked for, in either language of the staff chat.
+MORE_PRESETS = (
+    N_("加盖公章的缴款凭证"),
+    N_("整改完成报告"),
+    N_("法定代表人授权委托书"),
+    N_("营业执照复印件"),
+)
+BINDING_STATUS = {"approved": N_("已同意"), "rejected": N_("未同意")}
+REOPEN = N_("请从待办重新打开该异议。")
+# Words workflows/ hands to these screens in Chinese only (staff.DECISIONS, commitments.FULFILMENT_LABELS, the
+# hints and choices of corrections.FACTS, the stand-in subject of a binding request): listed so the catalog
+# has them, shown through translate(). tests/dialog/test_english_staff_review.py checks the list is whole.
+WORKFLOW_WORDS = (
+    *(N_("受理"), N_("补正"), N_("通过"), N_("不予修复"), N_("更正"), N_("维持")),
+    *(N_("全部履行"), N_("部分履行"), N_("全部未履行"), N_("待认定")),
+    *(N_("同意绑定"), N_("不同意"), N_("确认履行"), N_("不予确认"), N_("已公示")),
+    *(N_("验收通过"), N_("要求继续整改"), N_("确认收齐"), N_("要求补交")),
+    N_("如 枣交罚〔2026〕1234号"),
+    N_("如 2026-03-05、2026年3月5日"),
+    N_("多个用顿号分隔，如 警告、罚款"),
+    N_("数字，如 0.5；无罚款输入 0"),
+    *(N_("轻微"), N_("一般"), N_("严重"), N_("简易程序"), N_("一般程序")),
+    N_("（未登记主体）"),
+)
 
 
-def _due_text(item: QueueItem) -> str:
+def _due_text(ctx: Ctx, item: QueueItem) -> str:
     if item.due_on is None:
-        return "无期限"
+        return ctx._("无期限")
     if item.urgency == "overdue":
-        return f"{URGENCY_MARK['overdue']} {item.due_on}（超 {-item.workdays_left} 个工作日）"  # type: ignore[operator]
-    return f"{URGENCY_MARK[item.urgency]} {item.due_on}（剩 {item.workdays_left} 个工作日）"
+        mark = translate(URGENCY_MARK["overdue"], ctx.lang)
+        late = -(item.workdays_left or 0)
+        return ctx._("{mark} {due}（超 {days} 个工作日）", mark=mark, due=item.due_on, days=late)
+    mark = URGENCY_MARK[item.urgency]
+    return ctx._("{mark} {due}（剩 {days} 个工作日）", mark=mark, due=item.due_on, days=item.workdays_left)
+
+
+def _fact_name(ctx: Ctx, fact: corrections.Fact) -> str:
+    return fact.en if ctx.lang == "en" else fact.zh
+
+
+def _subject_name(ctx: Ctx, item: QueueItem) -> str:
+    """The stand-in for an unregistered code is workflows' Chinese; a registered name is data."""
+    return translate(item.subject.name, ctx.lang) if item.subject.id is None else item.subject.name
+
+
+async def _ref_and_asked(ctx: Ctx, item: QueueItem) -> tuple[str, str]:
+    """How the item is named and what it asks. workflows/staff.queue words both in Chinese (the staff digest
+    shows them too); in another language they are worded here from the item's row."""
+    if ctx.lang == SOURCE_LANG:
+        return item.ref, item.asked
+    row, _ = await staff_rules.load_item(ctx.session, item.kind, item.item_id)
+    ref = item.ref
+    if item.kind == "repair":
+        record = await ctx.session.get(CreditRecord, row.record_id)
+        no = record.decision_no if record else ""
+        asked = ctx._("信用修复：{no}（{status}）", no=no, status=status_label(row.status, ctx.lang))
+    elif item.kind == "objection":
+        reason = translate(row.reason, ctx.lang)
+        asked = ctx._("异议（{reason}）：{description}", reason=reason, description=row.description[:40])
+    elif item.kind == follow_up.RECTIFICATION:
+        iv = await ctx.session.get(Interview, row.ref_id)
+        when = f"{to_local(iv.scheduled_at):%Y-%m-%d %H:%M}" if iv else "—"
+        asked = ctx._("约谈整改情况：{when} 的约谈", when=when)
+    elif item.kind == follow_up.TOLERANCE:
+        c = await ctx.session.get(Commitment, row.ref_id)
+        asked = ctx._(
+            "容缺补齐材料：承诺 {code}，{materials}（补齐期限 {due}）",
+            code=c.code if c else "",
+            materials=(c.missing_materials or "") if c else "",
+            due=c.materials_due if c else "—",
+        )
+    elif item.kind == "commitment":
+        asked = ctx._("容缺承诺履行核查：{materials}", materials=row.missing_materials)
+        if row.materials_received_on:
+            asked += ctx._("（材料已于 {day} 收到）", day=row.materials_received_on)
+    elif item.kind == "fulfilment":
+        record = await ctx.session.get(CreditRecord, row.record_id)
+        asked = ctx._(
+            "履行申报：{no}（{method}，{day}）",
+            no=record.decision_no if record else "",
+            method=translate(row.method, ctx.lang),
+            day=row.fulfilled_on,
+        )
+    elif item.kind == staff_rules.PUBLICATION:
+        ref = row.decision_no or ctx._("{day} 的处罚决定", day=row.decision_date)
+        asked = ctx._(
+            "双公示：行政处罚信息须于 {due} 前公示（决定日期 {day}）", due=item.due_on, day=row.decision_date
+        )
+    elif item.kind == "binding":
+        ref = ctx._("绑定申请（{time:%m-%d %H:%M}）", time=row.created_at.astimezone(SHANGHAI))
+        asked = _binding_text(ctx, row)
+    else:
+        asked = item.asked
+    return ref, asked
+
+
+def _binding_text(ctx: Ctx, req: BindingRequest) -> str:
+    """workflows.staff.binding_request_text in the chat's language: what was typed, and who typed it."""
+    typed = mask_id_number(req.typed_code) if req.typed_code[:17].isdigit() else req.typed_code
+    who = ctx._("（聊天昵称：{name}）", name=req.requester_name) if req.requester_name else ""
+    registered = "" if req.subject_id is not None else ctx._("；该代码尚未登记")
+    return ctx._(
+        "绑定申请：{applicant}{who}；输入的代码：{code}{registered}",
+        applicant=req.applicant,
+        who=who,
+        code=typed or "—",
+        registered=registered,
+    )
 
 
 @registry.action("staff.queue")
@@ -50,20 +152,26 @@ async def show_queue(ctx: Ctx, _: dict) -> None:
     items = await staff_rules.queue(ctx.session, staff, today=ctx.today, calendar=ctx.services.calendar)
     ctx.goto("menu")
     if not items:
-        ctx.say(ctx.t("📥 待办：暂无待处理事项。", "📥 Nothing to do."), [menu_row(ctx)], edit=True)
+        ctx.say(ctx._("📥 待办：暂无待处理事项。"), [menu_row(ctx)], edit=True)
         return
-    lines = [ctx.t(f"📥 待办（{len(items)} 项，按紧急程度排序）", f"📥 To do ({len(items)})")]
+    lines = [ctx._("📥 待办（{count} 项，按紧急程度排序）", count=len(items))]
     buttons = []
     for n, item in enumerate(items[:10], 1):
-        flag = "（有待审核提议）" if item.proposal else ""
+        ref, asked = await _ref_and_asked(ctx, item)
         lines.append(
-            f"{n}. {item.ref} · {item.subject.name}\n   {item.asked}{flag}\n   期限：{_due_text(item)}"
+            ctx._(
+                "{n}. {ref} · {name}\n   {asked}{flag}\n   期限：{due}",
+                n=n,
+                ref=ref,
+                name=_subject_name(ctx, item),
+                asked=asked,
+                flag=ctx._("（有待审核提议）") if item.proposal else "",
+                due=_due_text(ctx, item),
+            )
         )
-        buttons.append(
-            ctx.button(ctx.t(f"处理 {n}", f"Open {n}"), "staff.item", kind=item.kind, item_id=item.item_id)
-        )
+        buttons.append(ctx.button(ctx._("处理 {n}", n=n), "staff.item", kind=item.kind, item_id=item.item_id))
     rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
-    rows.append([ctx.button(ctx.t("🔄 刷新", "🔄 Refresh"), "staff.queue"), *menu_row(ctx)])
+    rows.append([ctx.button(ctx._("🔄 刷新"), "staff.queue"), *menu_row(ctx)])
     ctx.say("\n".join(lines), rows, edit=True)
 
 
@@ -74,22 +182,26 @@ async def _item(ctx: Ctx, kind: str, item_id: int) -> QueueItem:
             return item
     row, subject = await staff_rules.load_item(ctx.session, kind, item_id)
     staff_rules.require_department(staff, subject)
+    # Already in the chat's language: the status is a value, so the message cannot be a catalog msgid.
     raise UserError(
-        f"该事项已不在待办中（可能已被他人处理），当前状态：{_status(kind, row)}。",
-        "This item is no longer open; someone may have handled it.",
+        ctx._("该事项已不在待办中（可能已被他人处理），当前状态：{status}。", status=_status(ctx, kind, row))
     )
 
 
-def _status(kind: str, row: Any) -> str:
+def _status(ctx: Ctx, kind: str, row: Any) -> str:
     if kind == "commitment":
-        return FULFILMENT_LABELS[row.fulfilment]
+        return translate(FULFILMENT_LABELS[row.fulfilment], ctx.lang)
     if kind == staff_rules.PUBLICATION:
-        return "已公示" if row.published_at else "无需公示"
+        return ctx._("已公示") if row.published_at else ctx._("无需公示")
     if kind in follow_up.KINDS:
-        return follow_up.STATUS_LABELS[row.status][0]
+        return labels.label(follow_up.STATUS_LABELS, row.status, ctx.lang)
     if kind == "binding":
-        return {"approved": "已同意", "rejected": "未同意"}.get(row.status, row.status)
-    return status_label(row.status)
+        return translate(BINDING_STATUS.get(row.status, row.status), ctx.lang)
+    return status_label(row.status, ctx.lang)
+
+
+def _decision_label(ctx: Ctx, kind: str, action: str) -> str:
+    return translate(DECISIONS[kind][action], ctx.lang)
 
 
 @registry.action("staff.item")
@@ -99,44 +211,86 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
     staff = ctx.identity.staff
     row, _ = await staff_rules.load_item(ctx.session, kind, item_id)
     code = item.subject.uscc or item.subject.department
+    ref, asked = await _ref_and_asked(ctx, item)
+    name = _subject_name(ctx, item)
     lines = [
-        f"{item.ref} · {item.subject.name}" + (f"（{code}）" if code else ""),
-        item.asked,
-        f"期限：{_due_text(item)}",
+        ctx._("{ref} · {name}（{code}）", ref=ref, name=name, code=code)
+        if code
+        else ctx._("{ref} · {name}", ref=ref, name=name),
+        asked,
+        ctx._("期限：{due}", due=_due_text(ctx, item)),
     ]
     if kind == "repair":
         record = await ctx.session.get(CreditRecord, row.record_id)
         lines.append(
-            f"记录：{record.decision_no} {record.decision_date} {record.authority}" if record else ""
+            ctx._(
+                "记录：{no} {day} {authority}",
+                no=record.decision_no,
+                day=record.decision_date,
+                authority=record.authority,
+            )
+            if record
+            else ""
         )
-        lines.append("办理人：" + ("法定代表人本人" if row.draft.get("is_legal_rep") else "受托人"))
+        lines.append(
+            ctx._("办理人：法定代表人本人") if row.draft.get("is_legal_rep") else ctx._("办理人：受托人")
+        )
     elif kind == "objection":
-        lines.append(f"理由：{row.reason}\n说明：{row.description}")
+        lines.append(
+            ctx._(
+                "理由：{reason}\n说明：{description}",
+                reason=translate(row.reason, ctx.lang),
+                description=row.description,
+            )
+        )
         target = await objections.correction_target(ctx.session, row)
         if isinstance(target, DriverViolation):
-            lines.append(f"扣分：{target.occurred_on} {target.item} {target.points} 分")
+            lines.append(
+                ctx._(
+                    "扣分：{day} {item} {points} 分",
+                    day=target.occurred_on,
+                    item=target.item,
+                    points=target.points,
+                )
+            )
         else:
-            lines.append("记录：" + "；".join(_current(target)))
+            lines.append(ctx._("记录：{facts}", facts=ctx._("；").join(_current(ctx, target))))
     elif kind == "fulfilment":
         record = await ctx.session.get(CreditRecord, row.record_id)
         if record is not None:
-            lines.append(f"处罚：{record.decision_no}（{record.decision_date}，{record.authority}）")
+            lines.append(
+                ctx._(
+                    "处罚：{no}（{day}，{authority}）",
+                    no=record.decision_no,
+                    day=record.decision_date,
+                    authority=record.authority,
+                )
+            )
         lines.append(
-            f"申报：{row.method}，履行日期 {row.fulfilled_on}" + (f"；说明：{row.note}" if row.note else "")
+            ctx._(
+                "申报：{method}，履行日期 {day}", method=translate(row.method, ctx.lang), day=row.fulfilled_on
+            )
+            + (ctx._("；说明：{note}", note=row.note) if row.note else "")
         )
-        lines.append("请核对证明材料后确认；确认后该处罚视为已履行，企业即可按规定申请信用修复。")
+        lines.append(ctx._("请核对证明材料后确认；确认后该处罚视为已履行，企业即可按规定申请信用修复。"))
     elif kind == "binding":
         # item.asked already names the applicant as they typed it; the chat's id is internal.
-        lines.append("请核实申请人身份（如电话联系企业）后再同意。")
+        lines.append(ctx._("请核实申请人身份（如电话联系企业）后再同意。"))
     elif kind in follow_up.KINDS:
         lines.extend(await _report_lines(ctx, row))
     elif kind == staff_rules.PUBLICATION:
         lines.append(
-            f"处罚：{row.decision_date}，{row.authority}；{row.penalty_type or ''} {row.content}".rstrip()
+            ctx._(
+                "处罚：{day}，{authority}；{penalty} {content}",
+                day=row.decision_date,
+                authority=row.authority,
+                penalty=row.penalty_type or "",
+                content=row.content,
+            ).rstrip()
         )
-        lines.append("请在门户网站完成行政处罚信息公示后点「已公示」，提醒随即停止。")
+        lines.append(ctx._("请在门户网站完成行政处罚信息公示后点「已公示」，提醒随即停止。"))
     else:
-        lines.append(f"承诺编码：{row.code}，补齐期限：{row.materials_due}")
+        lines.append(ctx._("承诺编码：{code}，补齐期限：{due}", code=row.code, due=row.materials_due))
     rows: list[list[Button]] = []
     entity = {
         "repair": "repair_application",
@@ -147,15 +301,19 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
     if entity:
         files = await materials_of(ctx.session, entity, item_id)
         if files:
-            lines.append(f"材料：{len(files)} 个文件")
+            lines.append(ctx._("材料：{count} 个文件", count=len(files)))
             rows.append(
                 [ctx.button(f"📎 {m.file_name[:20]}", "staff.material", material_id=m.id) for m in files[:4]]
             )
     if item.proposal:
         p = item.proposal
         lines.append(
-            f"\n提议：{p['by_name']} 提议「{DECISIONS[kind][p['action']]}」"
-            + (f"（{p['reason']}）" if p.get("reason") else "")
+            ctx._(
+                "\n提议：{by} 提议「{action}」",
+                by=p["by_name"],
+                action=_decision_label(ctx, kind, p["action"]),
+            )
+            + (ctx._("（{text}）", text=p["reason"]) if p.get("reason") else "")
         )
         if kind == "objection" and p["action"] == "approve":
             lines.extend(await _proposed_correction(ctx, row, p))
@@ -163,7 +321,7 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
             rows.append(
                 [
                     ctx.button(
-                        "✅ 同意提议",
+                        ctx._("✅ 同意提议"),
                         "staff.proposal",
                         kind=kind,
                         item_id=item_id,
@@ -171,7 +329,7 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
                         version=item.version,
                     ),
                     ctx.button(
-                        "↩️ 驳回提议",
+                        ctx._("↩️ 驳回提议"),
                         "staff.proposal",
                         kind=kind,
                         item_id=item_id,
@@ -185,7 +343,7 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
         rows.append(
             [
                 ctx.button(
-                    DECISIONS[kind][a],
+                    _decision_label(ctx, kind, a),
                     "staff.decide",
                     kind=kind,
                     item_id=item_id,
@@ -196,8 +354,8 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
             ]
         )
         if rules.TWO_STEP_DECISIONS.get(kind) and not staff_rules.allowed(staff, "decide.final"):
-            lines.append("（此类事项需审核：您的通过/不通过决定将作为提议提交审核人员）")
-    rows.append([ctx.button("⬅️ 待办", "staff.queue"), *menu_row(ctx)])
+            lines.append(ctx._("（此类事项需审核：您的通过/不通过决定将作为提议提交审核人员）"))
+    rows.append([ctx.button(ctx._("⬅️ 待办"), "staff.queue"), *menu_row(ctx)])
     ctx.say("\n".join(line for line in lines if line), rows, edit=True)
 
 
@@ -208,17 +366,19 @@ async def _report_lines(ctx: Ctx, row: Any) -> list[str]:
         iv = await ctx.session.get(Interview, row.ref_id)
         if iv is not None:
             items = iv.outcome.get("rectification_items") or []
-            lines.append(f"约定整改期限：{iv.outcome.get('rectification_due') or '—'}")
+            lines.append(ctx._("约定整改期限：{due}", due=iv.outcome.get("rectification_due") or "—"))
             if iv.outcome.get("issues"):
-                lines.append(f"指出的问题：{iv.outcome['issues']}")
-            lines += ["整改事项："] + [f"{n}. {item}" for n, item in enumerate(items, 1)]
-        verdict = "验收通过后整改期限办结；要求继续整改须写明理由，企业将收到通知并可再次报送。"
+                lines.append(ctx._("指出的问题：{issues}", issues=iv.outcome["issues"]))
+            lines += [ctx._("整改事项：")] + [f"{n}. {item}" for n, item in enumerate(items, 1)]
+        verdict = ctx._("验收通过后整改期限办结；要求继续整改须写明理由，企业将收到通知并可再次报送。")
     else:
         c = await ctx.session.get(Commitment, row.ref_id)
         if c is not None:
-            lines.append(f"欠缺材料：{c.missing_materials}")
-        verdict = "确认收齐：在补齐期限内报送的，该承诺即为全部履行；要求补交须写明理由，补齐期限不变。"
-    lines.append(f"报送说明：{row.description or '（未填写）'}")
+            lines.append(ctx._("欠缺材料：{materials}", materials=c.missing_materials))
+        verdict = ctx._(
+            "确认收齐：在补齐期限内报送的，该承诺即为全部履行；要求补交须写明理由，补齐期限不变。"
+        )
+    lines.append(ctx._("报送说明：{text}", text=row.description or ctx._("（未填写）")))
     lines.append(verdict)
     return lines
 
@@ -228,7 +388,7 @@ async def download(ctx: Ctx, payload: dict) -> None:
     staff = require(ctx.identity.staff, "queue.view")
     m = await ctx.session.get(Material, int(payload["material_id"]))
     if m is None:
-        raise UserError("文件不存在。", "No such file.")
+        raise UserError(N_("文件不存在。"))
     owner_kind = {
         "repair_application": "repair",
         "objection": "objection",
@@ -236,7 +396,7 @@ async def download(ctx: Ctx, payload: dict) -> None:
         follow_up.ENTITY: follow_up.RECTIFICATION,  # either report kind: the same table
     }.get(m.owner_kind)
     if owner_kind is None:
-        raise UserError("文件不存在。", "No such file.")
+        raise UserError(N_("文件不存在。"))
     _, subject = await staff_rules.load_item(ctx.session, owner_kind, m.owner_id)
     staff_rules.require_department(staff, subject)
     ctx.say(m.file_name, document=Document(m.file_name, m.content, m.mime_type))
@@ -253,19 +413,19 @@ async def on_decide(ctx: Ctx, payload: dict) -> None:
     if (kind, action) in NEEDS_TEXT:
         ctx.goto("staff.await_reason", **payload)
         prompt = {
-            (follow_up.RECTIFICATION, "reject"): "请输入需要继续整改的内容和理由（必填，将告知企业）：",
-            (follow_up.TOLERANCE, "reject"): "请输入需要补交的材料和理由（必填，将告知企业）：",
+            (follow_up.RECTIFICATION, "reject"): N_("请输入需要继续整改的内容和理由（必填，将告知企业）："),
+            (follow_up.TOLERANCE, "reject"): N_("请输入需要补交的材料和理由（必填，将告知企业）："),
         }.get((kind, action)) or {
-            "request_more": "请选择或输入需要补正的材料：",
-            "reject": "请输入理由（必填，将告知申请人）：",
-        }.get(action, "请输入未履行的内容：")
+            "request_more": N_("请选择或输入需要补正的材料："),
+            "reject": N_("请输入理由（必填，将告知申请人）："),
+        }.get(action, N_("请输入未履行的内容："))
         rows = (
-            [[ctx.button(p, "staff.preset", text=p)] for p in MORE_PRESETS]
+            [[ctx.button(translate(p, ctx.lang), "staff.preset", text=p)] for p in MORE_PRESETS]
             if action == "request_more"
             else []
         )
-        rows.append([ctx.button("取消", "staff.item", kind=kind, item_id=payload["item_id"])])
-        ctx.say(prompt, rows)
+        rows.append([ctx.button(ctx._("取消"), "staff.item", kind=kind, item_id=payload["item_id"])])
+        ctx.say(translate(prompt, ctx.lang), rows)
         return
     await _execute(ctx, payload, "")
 
@@ -279,8 +439,20 @@ async def on_preset(ctx: Ctx, payload: dict) -> None:
 async def on_reason(ctx: Ctx, text: str) -> None:
     require(ctx.identity.staff, "decide.propose")
     if len(text) > 500:
-        raise UserError("理由太长，请控制在 500 字以内。", "At most 500 characters.")
+        raise UserError(N_("理由太长，请控制在 500 字以内。"))
     await _execute(ctx, dict(ctx.state.data), text)
+
+
+def _result_text(ctx: Ctx, result: staff_rules.DecisionResult, kind: str, action: str | None) -> str:
+    """What happened: workflows/staff.decide says it in Chinese; in another language it is said here."""
+    if ctx.lang == SOURCE_LANG or action is None:
+        return result.text
+    label = _decision_label(ctx, kind, action)
+    if not result.done:
+        return ctx._("已提议「{action}」，等待审核人员确认。", action=label)
+    if DECISIONS[kind][action].startswith("已"):  # not UI: how workflows/staff.decide words 已公示
+        return ctx._("已标记为「{action}」。", action=label)
+    return ctx._("已{action}。", action=label)
 
 
 async def _execute(ctx: Ctx, data: dict, reason: str, **extra: object) -> None:
@@ -299,46 +471,59 @@ async def _execute(ctx: Ctx, data: dict, reason: str, **extra: object) -> None:
         **extra,
     )  # type: ignore[arg-type]
     ctx.goto("menu")
-    tail = TOLD.get(data["kind"], "申请人将收到通知。") if result.done else ""
-    ctx.say(f"✅ {result.text}{tail}", [[ctx.button("⬅️ 待办", "staff.queue"), *menu_row(ctx)]])
+    tail = translate(TOLD.get(data["kind"], N_("申请人将收到通知。")), ctx.lang) if result.done else ""
+    text = _result_text(ctx, result, data["kind"], data["action"])
+    ctx.say(f"✅ {text}{tail}", [[ctx.button(ctx._("⬅️ 待办"), "staff.queue"), *menu_row(ctx)]])
 
 
 @registry.action("staff.proposal")
 async def on_proposal(ctx: Ctx, payload: dict) -> None:
     staff = require(ctx.identity.staff, "decide.final")
+    kind, item_id, approve = payload["kind"], int(payload["item_id"]), bool(payload["approve"])
+    row, _ = await staff_rules.load_item(ctx.session, kind, item_id)
+    proposed = (row.draft.get("proposal") or {}).get("action")  # what an approval decides, for the wording
     result = await staff_rules.review_proposal(
         ctx.session,
-        payload["kind"],
-        int(payload["item_id"]),
+        kind,
+        item_id,
         staff=staff,
         version=int(payload["version"]),
-        approve=bool(payload["approve"]),
+        approve=approve,
         today=ctx.today,
         now=utc_now(ctx.services.clock),
         calendar=ctx.services.calendar,
     )
-    ctx.say(f"✅ {result.text}", [[ctx.button("⬅️ 待办", "staff.queue"), *menu_row(ctx)]])
+    if not approve:
+        text = ctx._("已驳回该提议，事项退回待办。") if ctx.lang != SOURCE_LANG else result.text
+    else:
+        text = _result_text(ctx, result, kind, proposed)
+    ctx.say(f"✅ {text}", [[ctx.button(ctx._("⬅️ 待办"), "staff.queue"), *menu_row(ctx)]])
 
 
 # -- 更正 --------------------------------------------------------------------------------------------
 
 
-def _current(record: CreditRecord) -> list[str]:
+def _current(ctx: Ctx, record: CreditRecord) -> list[str]:
     """The record's correctable facts as the reviewer reads them."""
     return [
-        f"{f.zh}：{corrections.show(f.key, getattr(record, f.key))}" for f in corrections.facts_for(record)
+        ctx._(
+            "{fact}：{value}",
+            fact=_fact_name(ctx, f),
+            value=corrections.show(f.key, getattr(record, f.key), ctx.lang),
+        )
+        for f in corrections.facts_for(record)
     ]
 
 
 async def _target(ctx: Ctx, data: dict) -> CreditRecord | DriverViolation:
     if "item_id" not in data or data.get("kind") != "objection":
-        raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")
+        raise UserError(REOPEN)
     row, _ = await staff_rules.load_item(ctx.session, "objection", int(data["item_id"]))
     return await objections.correction_target(ctx.session, row)
 
 
-def _withdraw_label(target: CreditRecord | DriverViolation) -> str:
-    return "🗑 撤销该扣分" if isinstance(target, DriverViolation) else "🗑 撤销该记录"
+def _withdraw_label(ctx: Ctx, target: CreditRecord | DriverViolation) -> str:
+    return ctx._("🗑 撤销该扣分") if isinstance(target, DriverViolation) else ctx._("🗑 撤销该记录")
 
 
 async def _proposed_correction(ctx: Ctx, row: Any, proposal: dict) -> list[str]:
@@ -353,11 +538,11 @@ async def _proposed_correction(ctx: Ctx, row: Any, proposal: dict) -> list[str]:
             calendar=ctx.services.calendar,
         )
     except UserError as err:  # the record changed since the proposal: say so instead of a stale diff
-        return [f"⚠️ 提议的更正已不能按原样执行：{err.zh}"]
-    lines = [f"· {line}" for line in planned.lines()] or ["· （没有改变任何内容）"]
+        return [ctx._("⚠️ 提议的更正已不能按原样执行：{problem}", problem=error_text(err, ctx.lang))]
+    lines = [f"· {line}" for line in planned.lines(ctx.lang)] or [ctx._("· （没有改变任何内容）")]
     if planned.problem is not None:
-        lines.append(f"⚠️ {planned.problem.zh}")
-    return ["提议的更正（原 → 新）：", *lines]
+        lines.append(f"⚠️ {error_text(planned.problem, ctx.lang)}")
+    return [ctx._("提议的更正（原 → 新）："), *lines]
 
 
 async def _correction_screen(ctx: Ctx, note: str = "") -> None:
@@ -370,25 +555,26 @@ async def _correction_screen(ctx: Ctx, note: str = "") -> None:
     offered = corrections.facts_for(target)
     lines = [note] if note else []
     if planned.changes:
-        lines.append("待更正（原 → 新）：")
-        lines += [f"· {line}" for line in planned.lines()]
+        lines.append(ctx._("待更正（原 → 新）："))
+        lines += [f"· {line}" for line in planned.lines(ctx.lang)]
         if planned.problem is not None:
-            lines.append(f"⚠️ {planned.problem.zh}")
-        lines.append("可继续修改其他项目，或点「完成更正」。")
+            lines.append(f"⚠️ {error_text(planned.problem, ctx.lang)}")
+        lines.append(ctx._("可继续修改其他项目，或点「完成更正」。"))
+    elif isinstance(target, DriverViolation):
+        lines.append(ctx._("更正：请选择要修改的项目（可改多个），改完点「完成更正」；或撤销该扣分。"))
     else:
-        what = "该扣分" if isinstance(target, DriverViolation) else "该记录"
-        lines.append(f"更正：请选择要修改的项目（可改多个），改完点「完成更正」；或撤销{what}。")
+        lines.append(ctx._("更正：请选择要修改的项目（可改多个），改完点「完成更正」；或撤销该记录。"))
     rows = [
-        [ctx.button(f.zh, "staff.field", field=f.key) for f in offered[i : i + 2]]
+        [ctx.button(_fact_name(ctx, f), "staff.field", field=f.key) for f in offered[i : i + 2]]
         for i in range(0, len(offered), 2)
     ]
     rows.append(
         [
-            ctx.button(_withdraw_label(target), "staff.correct_done", withdraw=True),
-            ctx.button("✅ 完成更正", "staff.correct_done", withdraw=False),
+            ctx.button(_withdraw_label(ctx, target), "staff.correct_done", withdraw=True),
+            ctx.button(ctx._("✅ 完成更正"), "staff.correct_done", withdraw=False),
         ]
     )
-    rows.append([ctx.button("取消", "staff.item", kind="objection", item_id=data["item_id"])])
+    rows.append([ctx.button(ctx._("取消"), "staff.item", kind="objection", item_id=data["item_id"])])
     ctx.say("\n".join(lines), rows)
 
 
@@ -396,16 +582,29 @@ async def _correction_screen(ctx: Ctx, note: str = "") -> None:
 async def on_field(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "decide.propose")
     if ctx.state.state not in ("staff.correct", "staff.await_value"):
-        raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")
+        raise UserError(REOPEN)
     target = await _target(ctx, ctx.state.data)
     fact = corrections.fact_of(target, str(payload["field"]))
     ctx.goto("staff.await_value", **{**ctx.state.data, "field": fact.key})
-    current = corrections.show(fact.key, getattr(target, fact.key))
-    hint = f"（{fact.hint}）" if fact.hint else ""
-    rows = [[ctx.button(c, "staff.value", text=c) for c in fact.choices]] if fact.choices else []
-    rows.append([ctx.button("⬅️ 返回", "staff.correct_back")])
-    ask = "请选择" if fact.choices else "请输入"
-    ctx.say(f"「{fact.zh}」现为：{current}\n{ask}新的「{fact.zh}」{hint}：", rows)
+    current = corrections.show(fact.key, getattr(target, fact.key), ctx.lang)
+    hint = ctx._("（{text}）", text=translate(fact.hint, ctx.lang)) if fact.hint else ""
+    # The button sends the Chinese choice: it is what the fact's validator reads.
+    rows = (
+        [[ctx.button(translate(c, ctx.lang), "staff.value", text=c) for c in fact.choices]]
+        if fact.choices
+        else []
+    )
+    rows.append([ctx.button(ctx._("⬅️ 返回"), "staff.correct_back")])
+    name = _fact_name(ctx, fact)
+    if fact.choices:
+        ask = ctx._(
+            "「{fact}」现为：{current}\n请选择新的「{fact}」{hint}：", fact=name, current=current, hint=hint
+        )
+    else:
+        ask = ctx._(
+            "「{fact}」现为：{current}\n请输入新的「{fact}」{hint}：", fact=name, current=current, hint=hint
+        )
+    ctx.say(ask, rows)
 
 
 @registry.action("staff.value")
@@ -417,7 +616,7 @@ async def on_value_button(ctx: Ctx, payload: dict) -> None:
 async def on_correct_back(ctx: Ctx, _: dict) -> None:
     require(ctx.identity.staff, "decide.propose")
     if ctx.state.state not in ("staff.correct", "staff.await_value"):
-        raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")
+        raise UserError(REOPEN)
     ctx.goto("staff.correct", **{k: v for k, v in ctx.state.data.items() if k != "field"})
     await _correction_screen(ctx)
 
@@ -426,7 +625,7 @@ async def on_correct_back(ctx: Ctx, _: dict) -> None:
 async def on_value(ctx: Ctx, text: str) -> None:
     require(ctx.identity.staff, "decide.propose")
     if ctx.state.state != "staff.await_value":
-        raise UserError("请先选择要修改的项目。", "Pick the field to change first.")
+        raise UserError(N_("请先选择要修改的项目。"))
     data = dict(ctx.state.data)
     field = data.pop("field")
     target = await _target(ctx, data)
@@ -435,7 +634,9 @@ async def on_value(ctx: Ctx, text: str) -> None:
     note = ""
     if value == getattr(target, field):
         changes.pop(field, None)
-        note = f"「{corrections.fact_of(target, field).zh}」与原记录相同，未作修改。"
+        note = ctx._(
+            "「{fact}」与原记录相同，未作修改。", fact=_fact_name(ctx, corrections.fact_of(target, field))
+        )
     else:
         changes[field] = corrections.show(field, value)  # text the validator reads back: JSON-safe
     ctx.goto("staff.correct", **{**data, "changes": changes})
@@ -447,11 +648,11 @@ async def on_correct_done(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "decide.propose")
     data = dict(ctx.state.data)
     if ctx.state.state != "staff.correct" or "item_id" not in data:
-        raise UserError("请从待办重新打开该异议。", "Open the objection again from the queue.")
+        raise UserError(REOPEN)
     changes = data.pop("changes", {})
     withdraw = bool(payload["withdraw"])
     if not changes and not withdraw:
-        raise UserError("还没有修改任何项目；如记录应撤销，请点「撤销」。", "Nothing changed yet.")
+        raise UserError(N_("还没有修改任何项目；如记录应撤销，请点「撤销」。"))
     target = await _target(ctx, data)
     planned = corrections.plan(
         target, changes, withdraw=withdraw, today=ctx.today, calendar=ctx.services.calendar

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import menu_row
+from bot.i18n import N_, translate
 from bot.replies import Button
 from models import Staff, Subject, SubjectKind
 from workflows import subjects as reg
@@ -37,27 +38,27 @@ class Step:
 
 STEPS: dict[str, tuple[Step, ...]] = {
     SubjectKind.ENTERPRISE: (
-        Step("uscc", "请输入统一社会信用代码（18 位）："),
-        Step("name", "请输入企业名称："),
-        Step("legal_rep", "请输入法定代表人姓名（选填）：", optional=True),
-        Step("department", "请输入主管部门（科室或支队，选填）：", optional=True),
+        Step("uscc", N_("请输入统一社会信用代码（18 位）：")),
+        Step("name", N_("请输入企业名称：")),
+        Step("legal_rep", N_("请输入法定代表人姓名（选填）："), optional=True),
+        Step("department", N_("请输入主管部门（科室或支队，选填）："), optional=True),
     ),
     SubjectKind.DRIVER: (
-        Step("id_number", "请输入驾驶员的身份证号码（18 位）："),
-        Step("name", "请输入姓名："),
-        Step("cert", "请输入从业资格证号（与身份证号相同的可点「同身份证号」）："),
-        Step("first_issued", "请输入从业资格证初次领证日期（如 2015-06-01）："),
-        Step("department", "请输入主管部门（科室或支队，选填）：", optional=True),
+        Step("id_number", N_("请输入驾驶员的身份证号码（18 位）：")),
+        Step("name", N_("请输入姓名：")),
+        Step("cert", N_("请输入从业资格证号（与身份证号相同的可点「同身份证号」）：")),
+        Step("first_issued", N_("请输入从业资格证初次领证日期（如 2015-06-01）：")),
+        Step("department", N_("请输入主管部门（科室或支队，选填）："), optional=True),
     ),
 }
 LABELS = {
-    "uscc": "统一社会信用代码",
-    "name": "名称",
-    "legal_rep": "法定代表人",
-    "department": "主管部门",
-    "id_number": "身份证号码",
-    "cert": "从业资格证号",
-    "first_issued": "初次领证日期",
+    "uscc": N_("统一社会信用代码"),
+    "name": N_("名称"),
+    "legal_rep": N_("法定代表人"),
+    "department": N_("主管部门"),
+    "id_number": N_("身份证号码"),
+    "cert": N_("从业资格证号"),
+    "first_issued": N_("初次领证日期"),
 }
 
 
@@ -65,11 +66,11 @@ LABELS = {
 async def add(ctx: Ctx, _: dict) -> None:
     require(ctx.identity.staff, "subject.manage")
     ctx.say(
-        "➕ 登记主体：请选择类型",
+        ctx._("➕ 登记主体：请选择类型"),
         [
             [
-                ctx.button("🏢 企业", "subjects.add_kind", kind=SubjectKind.ENTERPRISE),
-                ctx.button("🚗 驾驶员", "subjects.add_kind", kind=SubjectKind.DRIVER),
+                ctx.button(ctx._("🏢 企业"), "subjects.add_kind", kind=SubjectKind.ENTERPRISE),
+                ctx.button(ctx._("🚗 驾驶员"), "subjects.add_kind", kind=SubjectKind.DRIVER),
             ],
             menu_row(ctx),
         ],
@@ -98,23 +99,30 @@ async def _ask(ctx: Ctx) -> None:
     step = _step(ctx)
     if step is None:
         answers = ctx.state.data["answers"]
-        lines = ["请确认："] + [f"{LABELS[k]}：{_shown(k, v) or '（未填）'}" for k, v in answers.items()]
+        lines = [ctx._("请确认：")] + [
+            ctx._(
+                "{label}：{value}",
+                label=translate(LABELS[k], ctx.lang),
+                value=_shown(k, v) or ctx._("（未填）"),
+            )
+            for k, v in answers.items()
+        ]
         ctx.say(
             "\n".join(lines),
-            [[ctx.button("✅ 确认登记", "subjects.save"), ctx.button("取消", "menu.show")]],
+            [[ctx.button(ctx._("✅ 确认登记"), "subjects.save"), ctx.button(ctx._("取消"), "menu.show")]],
         )
         return
     rows: list[list[Button]] = []
     if step.key == "cert":
         rows.append(
-            [ctx.button("同身份证号", "subjects.value", value=ctx.state.data["answers"]["id_number"])]
+            [ctx.button(ctx._("同身份证号"), "subjects.value", value=ctx.state.data["answers"]["id_number"])]
         )
     if step.key == "department":
         rows += [[ctx.button(d, "subjects.value", value=d)] for d in await _departments(ctx)]
     if step.optional:
-        rows.append([ctx.button("跳过", "subjects.value", value="")])
-    rows.append([ctx.button("取消", "menu.show")])
-    ctx.say(step.prompt, rows)
+        rows.append([ctx.button(ctx._("跳过"), "subjects.value", value="")])
+    rows.append([ctx.button(ctx._("取消"), "menu.show")])
+    ctx.say(translate(step.prompt, ctx.lang), rows)
 
 
 def _shown(key: str, value: str) -> str:
@@ -133,22 +141,22 @@ def _check(ctx: Ctx, key: str, text: str) -> str:
         try:
             return reg.check_first_issued(parse_date(text), ctx.today).isoformat()
         except ValueError as err:
-            raise UserError(f"初次领证日期：{err}") from None
+            raise UserError(ctx._("初次领证日期：{error}", error=err)) from None
     if key == "name":
         return reg.check_name(text)
-    return reg.check_short_text(text, LABELS[key], key)
+    return reg.check_short_text(text, LABELS[key], translate(LABELS[key], "en"))
 
 
 async def _answer(ctx: Ctx, text: str) -> None:
     require(ctx.identity.staff, "subject.manage")
     if ctx.state.state != "subjects.await_field":
-        raise UserError("请重新开始登记。", "Please start again.")
+        raise UserError(N_("请重新开始登记。"))
     step = _step(ctx)
     if step is None:
-        raise UserError("请点「确认登记」或「取消」。", "Confirm or cancel.")
+        raise UserError(N_("请点「确认登记」或「取消」。"))
     value = _check(ctx, step.key, text) if text.strip() else ""
     if not value and not step.optional:
-        raise UserError(f"{LABELS[step.key]}不能为空。", "This field is required.")
+        raise UserError(ctx._("{label}不能为空。", label=translate(LABELS[step.key], ctx.lang)))
     answers = {**ctx.state.data["answers"], step.key: value}
     ctx.goto("subjects.await_field", kind=ctx.state.data["kind"], answers=answers)
     await _ask(ctx)
@@ -169,7 +177,7 @@ async def save(ctx: Ctx, _: dict) -> None:
     require(ctx.identity.staff, "subject.manage")
     data = ctx.state.data
     if ctx.state.state != "subjects.await_field" or _step(ctx) is not None:
-        raise UserError("登记信息不完整，请重新开始。", "Incomplete; start again.")
+        raise UserError(N_("登记信息不完整，请重新开始。"))
     a = data["answers"]
     if data["kind"] == SubjectKind.ENTERPRISE:
         subject = await reg.add_enterprise(
@@ -193,10 +201,11 @@ async def save(ctx: Ctx, _: dict) -> None:
         )
     ctx.goto("menu")
     ctx.say(
-        "✅ 已登记：\n"
-        + "\n".join(reg.subject_card(subject))
-        + "\n\n可在主菜单「签发绑定码」为其签发绑定码。",
-        [[ctx.button("🔑 签发绑定码", "subjects.code", subject_id=subject.id)], menu_row(ctx)],
+        ctx._(
+            "✅ 已登记：\n{card}\n\n可在主菜单「签发绑定码」为其签发绑定码。",
+            card="\n".join(reg.subject_card(subject, ctx.lang)),
+        ),
+        [[ctx.button(ctx._("🔑 签发绑定码"), "subjects.code", subject_id=subject.id)], menu_row(ctx)],
     )
 
 
@@ -215,7 +224,7 @@ async def _subject(ctx: Ctx, subject_id: int) -> Subject:
     require(ctx.identity.staff, "subject.manage")
     subject = await ctx.session.get(Subject, subject_id)
     if subject is None:
-        raise UserError("找不到该主体。", "No such subject.")
+        raise UserError(N_("找不到该主体。"))
     return subject
 
 
@@ -224,12 +233,21 @@ async def edit(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "subject.manage")
     subject = await _subject(ctx, int(payload["subject_id"]))
     fields = [(key, f) for key, f in reg.EDITABLE.items() if SubjectKind(subject.kind) in f.kinds]
-    rows = [[ctx.button(f.label, "subjects.field", subject_id=subject.id, field=key)] for key, f in fields]
+    rows = [
+        [ctx.button(_field_label(ctx, f), "subjects.field", subject_id=subject.id, field=key)]
+        for key, f in fields
+    ]
     ctx.goto("menu")
     ctx.say(
-        "\n".join(["✏️ 修改主体信息", *reg.subject_card(subject), "", "请选择要修改的项目："]),
+        "\n".join(
+            [ctx._("✏️ 修改主体信息"), *reg.subject_card(subject, ctx.lang), "", ctx._("请选择要修改的项目：")]
+        ),
         rows + [menu_row(ctx)],
     )
+
+
+def _field_label(ctx: Ctx, field: reg.EditableField) -> str:
+    return field.label_en if ctx.lang == "en" else field.label
 
 
 @registry.action("subjects.field")
@@ -238,9 +256,12 @@ async def pick_field(ctx: Ctx, payload: dict) -> None:
     subject = await _subject(ctx, int(payload["subject_id"]))
     field = str(payload["field"])
     if field not in reg.EDITABLE:
-        raise UserError("无法修改该项目。", "That field cannot be changed.")
+        raise UserError(N_("无法修改该项目。"))
     ctx.goto("subjects.await_value", subject_id=subject.id, field=field)
-    ctx.say(f"请输入新的「{reg.EDITABLE[field].label}」：", [[ctx.button("取消", "menu.show")]])
+    ctx.say(
+        ctx._("请输入新的「{label}」：", label=_field_label(ctx, reg.EDITABLE[field])),
+        [[ctx.button(ctx._("取消"), "menu.show")]],
+    )
 
 
 @registry.on_text("subjects.await_value")
@@ -251,9 +272,14 @@ async def on_new_value(ctx: Ctx, text: str) -> None:
         ctx.session, subject, field, text, actor=ctx.actor, today=ctx.today
     )
     ctx.goto("menu")
-    label = reg.EDITABLE[field].label
+    label = _field_label(ctx, reg.EDITABLE[field])
     masked = field == "cert"
-    shown_before = mask_id_number(str(before)) if masked and before else before or "（空）"
-    shown_after = mask_id_number(str(after)) if masked and after else after or "（空）"
-    change = f"{label}：{shown_before} → {shown_after}" if before != after else f"{label}未变。"
-    ctx.say(f"✅ {change}\n\n" + "\n".join(reg.subject_card(subject)), [menu_row(ctx)])
+    empty = ctx._("（空）")
+    shown_before = mask_id_number(str(before)) if masked and before else before or empty
+    shown_after = mask_id_number(str(after)) if masked and after else after or empty
+    change = (
+        ctx._("{label}：{before} → {after}", label=label, before=shown_before, after=shown_after)
+        if before != after
+        else ctx._("{label}未变。", label=label)
+    )
+    ctx.say(f"✅ {change}\n\n" + "\n".join(reg.subject_card(subject, ctx.lang)), [menu_row(ctx)])

@@ -1,0 +1,154 @@
+"""An admin who chose English (/lang en) sees the staff tools in English (issue #9): 数据管理, registering
+a subject, binding codes, staff accounts and interviews show no Chinese but data values (names,
+departments, stored categories, the reason as typed)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import select
+
+from bot.app import App
+from models import Staff, Subject
+from tests.support.chat import ChatUser
+
+CJK = re.compile(r"[\u4e00-\u9fff]+")
+NEW_FIRM = "滕州市通达运输有限公司"
+REASON = "一年内多次违反道路运输管理规定"
+EXAMPLE = ("王五", "执法支队")  # the example of the add-staff prompt, and the staff member added
+
+
+async def _data_values(app: App) -> set[str]:
+    async with app.sessions() as s:
+        staff = (await s.exec(select(Staff))).all()
+        subjects = (await s.exec(select(Subject))).all()
+    return (
+        {x.name for x in staff}
+        | {x.department for x in staff if x.department}
+        | {x.name for x in subjects}
+        | {x.category for x in subjects if x.category}  # 行政相对人类别 as stored
+        | {NEW_FIRM, REASON, *EXAMPLE}
+    )
+
+
+async def _assert_english(app: App, user: ChatUser) -> None:
+    """No Chinese on the last screen (texts, button labels, file names) once the data values are taken out."""
+    values = sorted(await _data_values(app), key=len, reverse=True)
+    parts = []
+    for reply in user.last.replies:
+        parts += [reply.text, *(b.label for row in reply.buttons for b in row)]
+        if reply.document is not None:
+            parts.append(reply.document.file_name)
+    screen = "\n".join(parts)
+    stripped = screen
+    for value in values:
+        stripped = stripped.replace(value, "")
+    assert not CJK.search(stripped), f"Chinese {CJK.findall(stripped)} on an English screen:\n{screen}"
+
+
+async def _admin_in_english(app: App) -> ChatUser:
+    admin = ChatUser(app.engine, "admin", channel="console")
+    await admin.send("/lang en")
+    await admin.send("/menu")
+    return admin
+
+
+async def test_data_menu_templates_and_monthly_lists_in_english(demo: App) -> None:
+    admin = await _admin_in_english(demo)
+    await admin.press("📦")
+    assert "📦 Data: import subjects" in admin.text
+    await _assert_english(demo, admin)
+    await admin.press("📤")
+    assert "Choose the type of data" in admin.text
+    await _assert_english(demo, admin)
+    await admin.press("Administrative penalties")
+    assert "Administrative penalties: send the data as a file" in admin.text
+    await _assert_english(demo, admin)
+    await admin.press("📄")
+    assert admin.last.replies[0].document.file_name == "Administrative penalties import template.xlsx"  # type: ignore[union-attr]
+    await _assert_english(demo, admin)
+    await admin.send("/menu")
+    await admin.press("📦")
+    await admin.press("📊")
+    assert "📊 Monthly lists: choose a month" in admin.text and admin.button("2026-11")
+    await _assert_english(demo, admin)
+
+
+async def test_registering_an_enterprise_and_issuing_its_code_in_english(demo: App) -> None:
+    admin = await _admin_in_english(demo)
+    await admin.press("📦")
+    await admin.press("➕")
+    assert "Register a subject: choose the type" in admin.text
+    await _assert_english(demo, admin)
+    await admin.press("🏢")
+    assert "Enter the USCC" in admin.text
+    await _assert_english(demo, admin)
+    await admin.send("91370481MA3D0001XM")
+    await _assert_english(demo, admin)
+    await admin.send(NEW_FIRM)
+    await _assert_english(demo, admin)
+    await admin.press("Skip")
+    assert "Enter the department" in admin.text
+    await _assert_english(demo, admin)
+    await admin.send("执法支队")
+    assert "Please confirm:" in admin.text and "Legal representative: (not given)" in admin.text
+    await _assert_english(demo, admin)
+    await admin.press("Register")
+    assert "✅ Registered:" in admin.text and "Source: registered by an admin" in admin.text
+    await _assert_english(demo, admin)
+    await admin.press("🔑")
+    assert f"Binding code for {NEW_FIRM} (91370481MA3D0001XM)" in admin.text
+    await _assert_english(demo, admin)
+
+
+async def test_binding_codes_and_staff_accounts_in_english(demo: App) -> None:
+    admin = await _admin_in_english(demo)
+    await admin.press("🔑")
+    assert "Enter the enterprise's USCC" in admin.text
+    await _assert_english(demo, admin)
+    await admin.send("91370402MA3C4K7D2E")
+    assert "Binding code for" in admin.text and "single use" in admin.text
+    await _assert_english(demo, admin)
+    await admin.send("/menu")
+    await admin.press("👥")
+    assert "👥 Staff" in admin.text and "Handler" in admin.text and "Admin" in admin.text
+    await _assert_english(demo, admin)
+    await admin.press("➕")
+    assert "Type the name and the department" in admin.text
+    await _assert_english(demo, admin)
+    await admin.send("王五 执法支队")
+    assert "Role of 王五 (执法支队):" in admin.text
+    await _assert_english(demo, admin)
+    await admin.press("Reviewer")
+    assert "Binding code for new staff member 王五" in admin.text
+    await _assert_english(demo, admin)
+
+
+async def test_scheduling_an_interview_and_the_interview_list_in_english(demo: App) -> None:
+    admin = await _admin_in_english(demo)
+    await admin.press("📅")
+    assert "You have no upcoming interviews" in admin.text
+    await _assert_english(demo, admin)
+    await admin.send("/menu")
+    await admin.press("🔎")
+    await admin.send("安达")
+    await admin.press("📅")  # the look-up's 安排约谈
+    assert "📅 Interview with" in admin.text and "Enter the reason" in admin.text
+    await _assert_english(demo, admin)
+    await admin.send(REASON)
+    assert "Beijing time" in admin.text and "2026-11-25" in admin.text
+    await _assert_english(demo, admin)
+    await admin.send("2026-11-26 15:00")
+    await _assert_english(demo, admin)
+    await admin.press("💻")
+    await _assert_english(demo, admin)
+    await admin.press("Only me")
+    assert "Place: online" in admin.text and "Time: 2026-11-26 15:00" in admin.text
+    await _assert_english(demo, admin)
+    await admin.press("✅")
+    assert "Interview notice sent (2026-11-26 15:00)" in admin.text
+    await _assert_english(demo, admin)
+    await admin.send("/menu")
+    await admin.press("📅")
+    assert "📅 My interviews" in admin.text and "notified, awaiting confirmation" in admin.text
+    await _assert_english(demo, admin)
