@@ -37,18 +37,18 @@ STATUS_LABELS: dict[S, tuple[str, str]] = {
     S.WITHDRAWN: ("已撤回", "withdrawn"),
 }
 ACTION_LABELS = {
-    "create": "创建草稿",
-    "submit": "提交申请",
-    "accept": "受理",
-    "request_more": "要求补正",
-    "resubmit": "补正后重新提交",
-    "approve": "通过",
-    "reject": "不予通过",
-    "withdraw": "撤回申请",
-    "upload": "上传材料",
-    "upload_proof": "上传履行义务证明",
-    "upload_authorisation": "上传授权委托书",
-    "upload_supplement": "上传补正材料",
+    "create": ("创建草稿", "draft created"),
+    "submit": ("提交申请", "submitted"),
+    "accept": ("受理", "accepted"),
+    "request_more": ("要求补正", "more materials asked for"),
+    "resubmit": ("补正后重新提交", "resubmitted with more materials"),
+    "approve": ("通过", "approved"),
+    "reject": ("不予通过", "refused"),
+    "withdraw": ("撤回申请", "withdrawn"),
+    "upload": ("上传材料", "materials uploaded"),
+    "upload_proof": ("上传履行义务证明", "proof of fulfilment uploaded"),
+    "upload_authorisation": ("上传授权委托书", "letter of authorisation uploaded"),
+    "upload_supplement": ("上传补正材料", "more materials uploaded"),
 }
 # Staff deliberation (a handler's proposal, a reviewer sending it back) and refused forgeries are the
 # bureau's own business: the applicant's timeline shows decisions, not how they were reached.
@@ -70,7 +70,7 @@ def transition(app: Any, action: str, *, expected_version: int | None = None) ->
         )
     if S(app.status) not in allowed:
         raise UserError(
-            f"当前状态为「{status_label(app.status)}」，不能{ACTION_LABELS[action]}。",
+            f"当前状态为「{status_label(app.status)}」，不能{ACTION_LABELS[action][0]}。",
             f"The application is {status_label(app.status, 'en')}; that is not possible now.",
         )
     before = S(app.status)
@@ -128,7 +128,7 @@ class Step:
     note: str
 
 
-async def timeline(session: AsyncSession, entity: str, entity_id: int) -> list[Step]:
+async def timeline(session: AsyncSession, entity: str, entity_id: int, lang: str = "zh") -> list[Step]:
     """Every step with its date, from the audit log (the one record of what happened)."""
     stmt = (
         select(AuditEntry)
@@ -140,7 +140,8 @@ async def timeline(session: AsyncSession, entity: str, entity_id: int) -> list[S
         action = e.action.rsplit(".", 1)[-1]
         if action in STAFF_ONLY_ACTIONS or action not in ACTION_LABELS:
             continue  # never a raw action name on a user's screen
-        steps.append(Step(e.at, ACTION_LABELS[action], str(e.after.get("note") or "")))
+        zh, en = ACTION_LABELS[action]
+        steps.append(Step(e.at, en if lang == "en" else zh, str(e.after.get("note") or "")))
     return steps
 
 

@@ -53,12 +53,15 @@ async def resolve_identity(session: AsyncSession, state: ConversationState) -> I
     return Identity(active, subject, None, len(bindings))
 
 
-async def binding_labels(session: AsyncSession, bindings: list[ChatBinding]) -> list[tuple[ChatBinding, str]]:
+async def binding_labels(
+    session: AsyncSession, bindings: list[ChatBinding], lang: str = "zh"
+) -> list[tuple[ChatBinding, str]]:
     out = []
     for b in bindings:
         if b.staff_id is not None:
             staff = await session.get(Staff, b.staff_id)
-            out.append((b, f"工作人员 {staff.name if staff else b.staff_id}"))
+            name = staff.name if staff else ""
+            out.append((b, f"Staff {name}" if lang == "en" else f"工作人员 {name}"))
         else:
             subject = await session.get(Subject, b.subject_id)
             out.append((b, subject.name if subject else str(b.subject_id)))

@@ -62,7 +62,7 @@ def unverified_note(ctx: Ctx) -> str:
 async def timeline_lines(ctx: Ctx, entity: str, entity_id: int) -> list[str]:
     """An application's steps with their dates, as the status view shows them."""
     lines = [ctx._("进度：")]
-    for step in await timeline(ctx.session, entity, entity_id):
+    for step in await timeline(ctx.session, entity, entity_id, ctx.lang):
         at = f"{to_local(step.at):%Y-%m-%d %H:%M}"
         if step.note:
             lines.append(ctx._("· {at} {action}：{note}", at=at, action=step.action, note=step.note))

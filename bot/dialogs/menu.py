@@ -206,7 +206,7 @@ async def _switch(ctx: Ctx, _: dict) -> None:
     bindings = await chat_bindings(ctx.session, ctx.state.channel, ctx.state.chat_id)
     rows = [
         [ctx.button(label, "bind.use", binding_id=b.id)]
-        for b, label in await binding_labels(ctx.session, bindings)
+        for b, label in await binding_labels(ctx.session, bindings, ctx.lang)
     ]
     ctx.say(ctx._("请选择要使用的身份："), rows, edit=True)
 
