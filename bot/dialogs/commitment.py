@@ -183,7 +183,9 @@ async def on_missing(ctx: Ctx, text: str) -> None:
     ctx.goto("commit.await_due", **draft)
     ctx.say(
         ctx._(
-            "请选择补齐期限，或输入日期（如 {limit}）。最晚不超过 {limit}（该事项承诺办结时限 {promised} 个工作日）。",
+            # The matters' time limits are examples from a local list (rules.COMMITMENT_MATTERS, [R]).
+            "请选择补齐期限，或输入日期（如 {limit}）。最晚不超过 {limit}（该事项承诺办结时限 {promised} 个工作日，"
+            "以认定单位答复为准）。",
             limit=limit,
             promised=promised,
         ),
