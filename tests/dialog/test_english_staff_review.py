@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import select
-
 from bot.app import App
 from bot.dialogs import staff_lookup, staff_queue
 from bot.i18n import translate
-from models import CreditRecord, Material, Objection, Staff, StaffRole, Subject
+from models import StaffRole
 from tests.dialog.test_staff_review import _submitted_objection, _submitted_repair
 from tests.support.chat import ChatUser, staff_chat
+from tests.support.english import assert_english
 from workflows import corrections, lookup, rules
 from workflows.commitments import FULFILMENT_LABELS
 from workflows.staff import DECISIONS
@@ -28,40 +27,8 @@ TYPED = (
 EXAMPLE = "枣交罚〔2026〕1234号"  # the decision number the prompt shows as an example
 
 
-async def _data_values(app: App) -> list[str]:
-    async with app.sessions() as s:
-        staff = (await s.exec(select(Staff))).all()
-        subjects = (await s.exec(select(Subject))).all()
-        records = (await s.exec(select(CreditRecord))).all()
-        files = (await s.exec(select(Material))).all()
-        objections = (await s.exec(select(Objection))).all()
-    values = (
-        {x.name for x in staff}
-        | {x.department for x in staff}
-        | {x.name for x in subjects}
-        | {x.department for x in subjects if x.department}
-        | {x.decision_no for x in records if x.decision_no}
-        | {x.authority for x in records if x.authority}
-        | {x.facts for x in records if x.facts}
-        | {x.penalty_type for x in records if x.penalty_type}
-        | {x.description for x in objections}
-        | {x.file_name for x in files}
-        | {*TYPED, EXAMPLE}
-    )
-    return sorted(values, key=len, reverse=True)
-
-
 async def _assert_english(app: App, user: ChatUser) -> None:
-    """No Chinese on the last screen (texts and button labels) once the data values are taken out."""
-    screen = "\n".join(
-        part
-        for reply in user.last.replies
-        for part in [reply.text, *(b.label for row in reply.buttons for b in row)]
-    )
-    stripped = screen
-    for value in await _data_values(app):
-        stripped = stripped.replace(value, "")
-    assert not CJK.search(stripped), f"Chinese {CJK.findall(stripped)} on an English screen:\n{screen}"
+    await assert_english(app, user, *TYPED, EXAMPLE)
 
 
 async def _in_english(app: App, name: str, role: StaffRole, chat: str) -> ChatUser:

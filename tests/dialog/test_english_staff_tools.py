@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import select
-
 from bot.app import App
-from models import Staff, Subject
 from tests.support.chat import ChatUser
+from tests.support.english import assert_english
 
 CJK = re.compile(r"[\u4e00-\u9fff]+")
 NEW_FIRM = "滕州市通达运输有限公司"
@@ -18,32 +16,8 @@ REASON = "一年内多次违反道路运输管理规定"
 EXAMPLE = ("王五", "执法支队")  # the example of the add-staff prompt, and the staff member added
 
 
-async def _data_values(app: App) -> set[str]:
-    async with app.sessions() as s:
-        staff = (await s.exec(select(Staff))).all()
-        subjects = (await s.exec(select(Subject))).all()
-    return (
-        {x.name for x in staff}
-        | {x.department for x in staff if x.department}
-        | {x.name for x in subjects}
-        | {x.category for x in subjects if x.category}  # 行政相对人类别 as stored
-        | {NEW_FIRM, REASON, *EXAMPLE}
-    )
-
-
 async def _assert_english(app: App, user: ChatUser) -> None:
-    """No Chinese on the last screen (texts, button labels, file names) once the data values are taken out."""
-    values = sorted(await _data_values(app), key=len, reverse=True)
-    parts = []
-    for reply in user.last.replies:
-        parts += [reply.text, *(b.label for row in reply.buttons for b in row)]
-        if reply.document is not None:
-            parts.append(reply.document.file_name)
-    screen = "\n".join(parts)
-    stripped = screen
-    for value in values:
-        stripped = stripped.replace(value, "")
-    assert not CJK.search(stripped), f"Chinese {CJK.findall(stripped)} on an English screen:\n{screen}"
+    await assert_english(app, user, NEW_FIRM, REASON, *EXAMPLE)
 
 
 async def _admin_in_english(app: App) -> ChatUser:
