@@ -36,9 +36,10 @@ from workflows.text import clean_optional
 
 log = logging.getLogger(__name__)
 
+# After a crash the chat's language is unknown: the crash text is in both at once.
 CRASH_TEXT = (
-    "抱歉，系统处理时出错了。您的对话和草稿都已保留，请稍后再试，或发送 /menu 返回主菜单。\n"  # both languages: after a crash the chat's language is unknown
-    "Sorry, something went wrong. Nothing was lost; please try again or send /menu."  # both languages: after a crash the chat's language is unknown
+    "抱歉，系统处理时出错了。您的对话和草稿都已保留，请稍后再试，或发送 /menu 返回主菜单。\n"  # both languages
+    "Sorry, something went wrong. Nothing was lost; please try again or send /menu."  # both languages
 )
 
 
