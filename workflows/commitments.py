@@ -34,11 +34,14 @@ from workflows.notices import notify_subject
 @dataclass(frozen=True)
 class CommitmentType:
     kind: CommitmentKind
-    name: str
+    name: str  # written in the letter (notifications/letters.py) and the monthly lists
     name_en: str
     meaning: str
+    meaning_en: str
     obligation: str
+    obligation_en: str
     breach: str
+    breach_en: str
     matter_from_list: bool  # a licensing matter from rules.COMMITMENT_MATTERS, else a typed 承诺事由
     restricted: bool  # not for subjects with unrepaired 失信 records or a past false commitment (§7.4, §10)
 
@@ -47,64 +50,112 @@ COMMITMENT_TYPES: dict[CommitmentKind, CommitmentType] = {
     t.kind: t
     for t in (
         CommitmentType(
-            CommitmentKind.APPROVAL_SUBSTITUTE,
-            "审批替代型（告知承诺）",
-            "Approval by notification and commitment",
-            "行政机关书面告知办理条件和所需材料，您书面承诺已符合条件，即可不再提交相关证明材料、当场办理。",
-            "承诺内容真实，办理后接受核查；核查发现不符合条件的，按要求整改。",
-            "承诺不实的，依法撤销相关许可决定，记入信用记录，一定期限内不再适用告知承诺。",
-            True,
-            True,
+            kind=CommitmentKind.APPROVAL_SUBSTITUTE,
+            name="审批替代型（告知承诺）",
+            name_en="Approval by notification and commitment",
+            meaning="行政机关书面告知办理条件和所需材料，您书面承诺已符合条件，即可不再提交相关证明材料、当场办理。",
+            meaning_en=(
+                "The authority tells you in writing the conditions and materials required; once you commit "
+                "in writing that you meet them, you need not submit the supporting documents and the matter "
+                "is handled on the spot."
+            ),
+            obligation="承诺内容真实，办理后接受核查；核查发现不符合条件的，按要求整改。",
+            obligation_en=(
+                "What you commit to is true and you accept checks afterwards; if a check finds the "
+                "conditions unmet, you rectify as required."
+            ),
+            breach="承诺不实的，依法撤销相关许可决定，记入信用记录，一定期限内不再适用告知承诺。",
+            breach_en=(
+                "A false commitment means the licence is revoked according to law, a credit record is made, "
+                "and approval by commitment is unavailable for a period."
+            ),
+            matter_from_list=True,
+            restricted=True,
         ),
         CommitmentType(
-            CommitmentKind.TOLERANCE,
-            "容缺受理型",
-            "Acceptance with missing materials",
-            "主要材料齐全、次要材料欠缺时先行受理，欠缺材料在约定期限内补齐。",
-            "在约定期限内补齐所列材料；期限不超过该事项的承诺办结时限。",
-            "逾期未补齐或材料不符合要求的，终止办理并记入信用记录。",
-            True,
-            True,
+            kind=CommitmentKind.TOLERANCE,
+            name="容缺受理型",
+            name_en="Acceptance with missing materials",
+            meaning="主要材料齐全、次要材料欠缺时先行受理，欠缺材料在约定期限内补齐。",
+            meaning_en=(
+                "When the main materials are complete but secondary ones are missing, the application is "
+                "accepted first and the missing materials are handed in by an agreed deadline."
+            ),
+            obligation="在约定期限内补齐所列材料；期限不超过该事项的承诺办结时限。",
+            obligation_en=(
+                "Hand in the listed materials by the agreed deadline, which may not exceed the matter's "
+                "promised processing time."
+            ),
+            breach="逾期未补齐或材料不符合要求的，终止办理并记入信用记录。",
+            breach_en=(
+                "If the materials are late or do not meet the requirements, processing stops and a credit "
+                "record is made."
+            ),
+            matter_from_list=True,
+            restricted=True,
         ),
         CommitmentType(
-            CommitmentKind.CERTIFICATE,
-            "证明事项型",
-            "Commitment in place of a certificate",
-            "以书面承诺代替提交某项证明材料。",
-            "承诺所述事实真实，接受核查。",
-            "承诺不实的，依法撤销相关证件或决定，并记入信用记录。",
-            True,
-            False,
+            kind=CommitmentKind.CERTIFICATE,
+            name="证明事项型",
+            name_en="Commitment in place of a certificate",
+            meaning="以书面承诺代替提交某项证明材料。",
+            meaning_en="A written commitment takes the place of a certificate you would otherwise submit.",
+            obligation="承诺所述事实真实，接受核查。",
+            obligation_en="The facts you commit to are true, and you accept checks.",
+            breach="承诺不实的，依法撤销相关证件或决定，并记入信用记录。",
+            breach_en=(
+                "A false commitment means the certificate or decision is revoked according to law and a "
+                "credit record is made."
+            ),
+            matter_from_list=True,
+            restricted=False,
         ),
         CommitmentType(
-            CommitmentKind.VOLUNTARY,
-            "主动公示型",
-            "Voluntary public commitment",
-            "主动向社会公开作出守法诚信经营的承诺。",
-            "遵守承诺内容，接受社会监督。",
-            "违背承诺的，记入信用记录并向社会公示。",
-            False,
-            False,
+            kind=CommitmentKind.VOLUNTARY,
+            name="主动公示型",
+            name_en="Voluntary public commitment",
+            meaning="主动向社会公开作出守法诚信经营的承诺。",
+            meaning_en="A public commitment, made of your own accord, to operate lawfully and honestly.",
+            obligation="遵守承诺内容，接受社会监督。",
+            obligation_en="Keep to what you committed to and accept public scrutiny.",
+            breach="违背承诺的，记入信用记录并向社会公示。",
+            breach_en="A breach is entered in your credit records and published.",
+            matter_from_list=False,
+            restricted=False,
         ),
         CommitmentType(
-            CommitmentKind.SELF_REGULATION,
-            "行业自律型",
-            "Industry self-regulation",
-            "参加行业协会组织的自律承诺活动。",
-            "遵守行业公约和自律规范。",
-            "违背承诺的，由行业协会通报，并记入信用记录。",
-            False,
-            False,
+            kind=CommitmentKind.SELF_REGULATION,
+            name="行业自律型",
+            name_en="Industry self-regulation",
+            meaning="参加行业协会组织的自律承诺活动。",
+            meaning_en="Taking part in a self-regulation commitment organised by an industry association.",
+            obligation="遵守行业公约和自律规范。",
+            obligation_en="Keep to the industry convention and self-regulation rules.",
+            breach="违背承诺的，由行业协会通报，并记入信用记录。",
+            breach_en="A breach is announced by the industry association and a credit record is made.",
+            matter_from_list=False,
+            restricted=False,
         ),
         CommitmentType(
-            CommitmentKind.REPAIR,
-            "信用修复型",
-            "Credit repair commitment",
-            "申请信用修复时作出的承诺：已纠正失信行为、履行法定义务，所交材料真实。",
-            "不再发生同类失信行为；所交材料真实有效。",
-            "违背承诺的，相关失信信息按最长公示期公示，违背承诺情况予以通报和公示。",
-            False,
-            False,
+            kind=CommitmentKind.REPAIR,
+            name="信用修复型",
+            name_en="Credit repair commitment",
+            meaning="申请信用修复时作出的承诺：已纠正失信行为、履行法定义务，所交材料真实。",
+            meaning_en=(
+                "The commitment made with a credit repair application: the breach has been corrected, the "
+                "legal obligations are met, and the materials handed in are true."
+            ),
+            obligation="不再发生同类失信行为；所交材料真实有效。",
+            obligation_en=(
+                "Commit no further breach of the same kind; the materials handed in are true and valid."
+            ),
+            breach="违背承诺的，相关失信信息按最长公示期公示，违背承诺情况予以通报和公示。",
+            breach_en=(
+                "On a breach, the records concerned are published for the longest publicity period, and the "
+                "breach itself is announced and published."
+            ),
+            matter_from_list=False,
+            restricted=False,
         ),
     )
 }
@@ -113,7 +164,18 @@ TOLERANCE_MATERIALS = "tolerance_materials"  # Deadline.kind: the 容缺 materia
 MENU_KINDS = tuple(k for k in COMMITMENT_TYPES if k != CommitmentKind.REPAIR)
 
 
-async def barred_reason(session: AsyncSession, subject_id: int) -> str | None:
+@dataclass(frozen=True)
+class BarredReason:
+    """Why a subject may not use 告知承诺 / 容缺受理, as a clause in both languages."""
+
+    zh: str
+    en: str
+
+    def text(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" else self.zh
+
+
+async def barred_reason(session: AsyncSession, subject_id: int) -> BarredReason | None:
     """Why this subject may not use 告知承诺 / 容缺受理, or None (§7.4: until repaired)."""
     stmt = select(CreditRecord).where(
         CreditRecord.subject_id == subject_id,
@@ -126,8 +188,15 @@ async def barred_reason(session: AsyncSession, subject_id: int) -> str | None:
     if row is None:
         return None
     if row.kind == RecordKind.COMMITMENT_BREACH:
-        return f"存在未修复的违背承诺记录（{row.decision_date}）"
-    return f"存在未修复的严重失信记录（{row.decision_no or row.decision_date}）"
+        return BarredReason(
+            f"存在未修复的违背承诺记录（{row.decision_date}）",
+            f"you have an unrepaired record of a breached commitment ({row.decision_date})",
+        )
+    shown = row.decision_no or row.decision_date
+    return BarredReason(
+        f"存在未修复的严重失信记录（{shown}）",
+        f"you have an unrepaired serious dishonesty record ({shown})",
+    )
 
 
 async def next_code(session: AsyncSession, region: str, day: date) -> str:
@@ -164,8 +233,9 @@ async def make_commitment(
     ctype = COMMITMENT_TYPES[kind]
     if ctype.restricted and (reason := await barred_reason(session, subject.id)) is not None:
         raise UserError(
-            f"暂不能作出「{ctype.name}」承诺：{reason}。完成信用修复后可再申请。",
-            "You cannot make this commitment yet: unrepaired records.",
+            f"暂不能作出「{ctype.name}」承诺：{reason.zh}。完成信用修复后可再申请。",
+            f"A “{ctype.name_en}” commitment is not available yet: {reason.en}. "
+            "You can apply again once your records are repaired.",
         )
     if kind == CommitmentKind.TOLERANCE:
         if not missing_materials or materials_due is None or matter_key is None:
@@ -235,6 +305,12 @@ FULFILMENT_LABELS = {
     Fulfilment.PARTIAL: "部分履行",
     Fulfilment.NONE: "全部未履行",
 }
+FULFILMENT_LABELS_EN = {
+    Fulfilment.PENDING: "to be decided",
+    Fulfilment.FULL: "Fully kept",
+    Fulfilment.PARTIAL: "Partly kept",
+    Fulfilment.NONE: "Not kept",
+}
 
 
 async def decide_fulfilment(
@@ -254,9 +330,10 @@ async def decide_fulfilment(
     if row is None:
         raise UserError("找不到该承诺。", "No such commitment.")
     if row.version != expected_version or row.fulfilment != Fulfilment.PENDING:
+        decided = Fulfilment(row.fulfilment)
         raise UserError(
-            f"该承诺已由他人认定为「{FULFILMENT_LABELS[Fulfilment(row.fulfilment)]}」。",
-            "Someone else already decided this commitment.",
+            f"该承诺已由他人认定为「{FULFILMENT_LABELS[decided]}」。",
+            f"Someone else already decided this commitment: “{FULFILMENT_LABELS_EN[decided]}”.",
         )
     if outcome == Fulfilment.PENDING:
         raise ValueError("a decision cannot be 'pending'")

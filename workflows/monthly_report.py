@@ -67,6 +67,13 @@ ENGLISH_SERIES = {
     INTERVIEWED: "Interviews held",
     BROKEN: "Commitments breached",
 }
+# The chat's summary in English names every category (the workbook is the bureau's: Chinese).
+ENGLISH_CATEGORIES = ENGLISH_SERIES | {
+    KEPT: "Commitments kept",
+    ON_TIME: "Closed on time",
+    LATE: "Closed late",
+    OVERDUE: "Still overdue",
+}
 ENGLISH_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 UNITS = {REWARD: "条", PUNISH: "条", INTERVIEWED: "次"}  # everything else: 件
@@ -235,7 +242,9 @@ def workbook_bytes(lists: MonthlyLists, *, made_at: datetime | None = None) -> b
     return buffer.getvalue()
 
 
-def file_name(lists: MonthlyLists) -> str:
+def file_name(lists: MonthlyLists, lang: str = "zh") -> str:
+    if lang == "en":
+        return f"credit-work-monthly-lists_{lists.year}-{lists.month:02d}.xlsx"
     return f"信用工作月度清单_{lists.year}年{lists.month:02d}月.xlsx"
 
 
@@ -248,7 +257,10 @@ def _counted(lists: MonthlyLists, category: str, shown: str | None = None) -> st
     return f"{shown or category} {lists.summary[category]} {UNITS.get(category, '件')}"
 
 
-def summary_text(lists: MonthlyLists) -> str:
+def summary_text(lists: MonthlyLists, lang: str = "zh") -> str:
+    """The month's counts for a chat message (its first line is the title)."""
+    if lang == "en":
+        return _summary_en(lists)
     s = lists.summary
     lines = [
         f"{lists.year}年{lists.month}月 信用工作月度清单",
@@ -260,4 +272,19 @@ def summary_text(lists: MonthlyLists) -> str:
     ]
     if not any(s.values()):
         lines.append("本月没有需要列入清单的事项。")
+    return "\n".join(lines)
+
+
+def _summary_en(lists: MonthlyLists) -> str:
+    def counted(*categories: str) -> str:
+        return ", ".join(f"{ENGLISH_CATEGORIES[c].lower()} {lists.summary[c]}" for c in categories)
+
+    lines = [
+        f"Monthly lists of credit work, {lists.year}-{lists.month:02d}",
+        f"Subjects list: {counted(REWARD, PUNISH)}",
+        f"Results list: {counted(REPAIRED, CORRECTED, INTERVIEWED, KEPT, BROKEN)}",
+        f"Deadlines: {counted(ON_TIME, LATE, OVERDUE)} (to {lists.counted_to})",
+    ]
+    if not any(lists.summary.values()):
+        lines.append("Nothing to list this month.")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from datetime import date
 from models.records import Severity
 
 UNVERIFIED_NOTE = "以认定单位答复为准"
+UNVERIFIED_NOTE_EN = "subject to the issuing unit's answer"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ class PublicityPeriod:
 
 @dataclass(frozen=True)
 class RepairRegime:
-    key: str
+    key: str  # stored on a repair application; a short name users read
+    key_en: str  # the short name in English
     name: str
     effective_from: date
     effective_to: date | None  # inclusive; None = still in force
@@ -55,6 +57,7 @@ _A_SRC = Source("发改办财金〔2019〕527号", "[V]")
 
 REGIME_A = RepairRegime(
     key="527号",
+    key_en="NDRC Notice 527 (2019)",
     name="发改办财金〔2019〕527号",
     effective_from=date(2019, 7, 1),
     effective_to=date(2023, 4, 30),
@@ -68,6 +71,7 @@ REGIME_A = RepairRegime(
 )
 REGIME_B = RepairRegime(
     key="令58号",
+    key_en="NDRC Order 58 (2023)",
     name="国家发展改革委令2023年第58号",
     effective_from=date(2023, 5, 1),
     effective_to=date(2026, 3, 31),
@@ -81,6 +85,7 @@ REGIME_B = RepairRegime(
 )
 REGIME_C = RepairRegime(
     key="令36号",
+    key_en="NDRC Order 36 (2025)",
     name="《信用修复管理办法》国家发展改革委令2025年第36号",
     effective_from=date(2026, 4, 1),
     effective_to=None,
@@ -101,6 +106,11 @@ def regime_for(day: date) -> RepairRegime:
         if day >= regime.effective_from:
             return regime
     return REGIME_A
+
+
+def regime_by_key(key: str) -> RepairRegime | None:
+    """The regime a repair application stored by its key, or None for a key no longer configured."""
+    return next((r for r in REGIMES if r.key == key), None)
 
 
 # Records whose class the authority did not give are classified by this table (§4.2 [S]: the
@@ -181,16 +191,18 @@ OBJECTION_VERIFY_WORKDAYS = 10
 OBJECTION_DECIDE_WORKDAYS = (
     OBJECTION_ACCEPT_WORKDAYS + OBJECTION_PLATFORM_CHECK_WORKDAYS + OBJECTION_VERIFY_WORKDAYS
 )  # staff's whole limit: 14
-OBJECTION_REASONS = (
-    "信息错误",
-    "信息不完整",
-    "重复",
-    "不应公示",
-    "超期公示",
-    "非本主体",
-    "修复后未撤下",
-    "其他",
-)  # O3 [V]
+# O3 [V]. Stored in Chinese; the English is what an English chat shows.
+OBJECTION_REASONS_EN: Mapping[str, str] = {
+    "信息错误": "Information wrong",
+    "信息不完整": "Information incomplete",
+    "重复": "Duplicate",
+    "不应公示": "Should not be published",
+    "超期公示": "Published beyond its period",
+    "非本主体": "Not about us",
+    "修复后未撤下": "Not taken down after repair",
+    "其他": "Other",
+}
+OBJECTION_REASONS = tuple(OBJECTION_REASONS_EN)  # O3 [V]
 
 # ---------------------------------------------------------------------------------------------------
 # 道路运输驾驶员诚信考核 (domain-rules §12), 交运发〔2008〕280号.
@@ -206,16 +218,17 @@ DRIVER_POINT_VALUES = (20, 10, 5, 3, 1)  # D2 [S]: the five values of Annex 1
 class GradeBand:
     grade: str
     label: str
+    label_en: str
     min_points: int
     max_points: int | None  # inclusive; None = no upper bound
 
 
 # D6 [R] UNVERIFIED placeholder: one exam site lists other numbers; check Art. of 280号.
 DRIVER_GRADE_BANDS: tuple[GradeBand, ...] = (
-    GradeBand("AAA", "优良", 0, 0),
-    GradeBand("AA", "合格", 1, 10),
-    GradeBand("A", "基本合格", 11, 19),
-    GradeBand("B", "不合格", 20, None),
+    GradeBand("AAA", "优良", "excellent", 0, 0),
+    GradeBand("AA", "合格", "qualified", 1, 10),
+    GradeBand("A", "基本合格", "basically qualified", 11, 19),
+    GradeBand("B", "不合格", "unqualified", 20, None),
 )
 DRIVER_GRADE_BANDS_SOURCE = Source("交运发〔2008〕280号 D6", "[R]")
 
@@ -260,11 +273,14 @@ REPAIR_MORE_MATERIALS_WORKDAYS = 5  # 补正 deadline for the enterprise; produc
 # 履行 (fulfilment of a penalty's obligations) and the bureau's data in and out (issue #8).
 # ---------------------------------------------------------------------------------------------------
 
-FULFILMENT_METHODS = (
-    "罚款已缴纳",
-    "整改完成",
-    "其他",
-)  # product list (issue #8), from the repair materials §4.4
+# Product list (issue #8), from the repair materials §4.4. Stored in Chinese; the English is what an English
+# chat shows.
+FULFILMENT_METHODS_EN: Mapping[str, str] = {
+    "罚款已缴纳": "Fine paid",
+    "整改完成": "Rectified",
+    "其他": "Other",
+}
+FULFILMENT_METHODS = tuple(FULFILMENT_METHODS_EN)
 FULFILMENT_CONFIRM_WORKDAYS = 5  # staff confirm an enterprise's declaration within this; product default [R]
 # Imported decisions within this many working days are "new": they get the 双公示 deadline when not yet
 # published, and 三书同达 with --notify; older rows are history (served on paper, published long ago).
@@ -294,16 +310,41 @@ OBJECTION_MAX_EVIDENCE_FILES = 10
 @dataclass(frozen=True)
 class Matter:
     key: str
-    name: str
+    name: str  # stored on the commitment and written in its letter
+    name_en: str
     promised_workdays: int  # 承诺办结时限
     source: Source
 
 
 COMMITMENT_MATTERS: tuple[Matter, ...] = (
-    Matter("freight_licence", "道路货物运输经营许可", 20, Source("local 政务服务事项清单 (example)", "[R]")),
-    Matter("vehicle_transport_cert", "道路运输证配发", 10, Source("local 政务服务事项清单 (example)", "[R]")),
-    Matter("passenger_line", "道路客运班线经营许可", 20, Source("local 政务服务事项清单 (example)", "[R]")),
-    Matter("driver_qualification", "从业资格证换发", 5, Source("local 政务服务事项清单 (example)", "[R]")),
+    Matter(
+        "freight_licence",
+        "道路货物运输经营许可",
+        "Road freight transport operating licence",
+        20,
+        Source("local 政务服务事项清单 (example)", "[R]"),
+    ),
+    Matter(
+        "vehicle_transport_cert",
+        "道路运输证配发",
+        "Issue of a road transport certificate",
+        10,
+        Source("local 政务服务事项清单 (example)", "[R]"),
+    ),
+    Matter(
+        "passenger_line",
+        "道路客运班线经营许可",
+        "Licence to operate a road passenger line",
+        20,
+        Source("local 政务服务事项清单 (example)", "[R]"),
+    ),
+    Matter(
+        "driver_qualification",
+        "从业资格证换发",
+        "Renewal of a professional qualification certificate",
+        5,
+        Source("local 政务服务事项清单 (example)", "[R]"),
+    ),
 )
 COMMITMENT_CODE_SERIAL_DIGITS = 6  # 承诺编码 = 行政区划 6 + YYYYMMDD + 流水号 6 (§7.2 [S])
 
@@ -313,6 +354,11 @@ def matter(key: str) -> Matter:
         if m.key == key:
             return m
     raise KeyError(key)
+
+
+def matter_named(name: str) -> Matter | None:
+    """The listed matter a commitment stored by its name, or None (a typed 承诺事由)."""
+    return next((m for m in COMMITMENT_MATTERS if m.name == name), None)
 
 
 # ---------------------------------------------------------------------------------------------------

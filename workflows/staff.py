@@ -19,6 +19,7 @@ from models import (
     DeadlineStatus,
     FollowUpReport,
     Fulfilment,
+    Interview,
     Objection,
     ObligationFulfilment,
     RecordStatus,
@@ -32,7 +33,7 @@ from workflows import binding, commitments, follow_up, fulfilment, objections, r
 from workflows.applications import OPEN_STATUSES, status_label
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
-from workflows.clock import SHANGHAI
+from workflows.clock import SHANGHAI, to_local
 from workflows.errors import ForgedAttempt, UserError
 from workflows.penalties import mark_published
 from workflows.validation import mask_id_number
@@ -59,7 +60,17 @@ PERMISSIONS: dict[str, frozenset[StaffRole]] = {
     "audit.view": frozenset({A, S}),
     "department.any": frozenset({A}),  # decide items of every department
 }
-ROLE_LABELS = {H: "经办", R: "审核", S: "负责人", A: "管理员"}
+ROLE_LABELS = {
+    H: ("经办", "Handler"),
+    R: ("审核", "Reviewer"),
+    S: ("负责人", "Chief"),
+    A: ("管理员", "Admin"),
+}
+
+
+def role_label(role: StaffRole, lang: str = "zh") -> str:
+    zh, en = ROLE_LABELS[StaffRole(role)]
+    return en if lang == "en" else zh
 
 
 def allowed(staff: Staff | None, action: str) -> bool:
@@ -92,15 +103,24 @@ def require_department(staff: Staff, subject: Subject) -> None:
 
 # -- the queue -------------------------------------------------------------------------------------
 
+Words = tuple[str, str]  # (Chinese, English): what staff read, in either language of their chat
+
+
+def in_lang(words: Words, lang: str) -> str:
+    zh, en = words
+    return en if lang == "en" else zh
+
 
 @dataclass(frozen=True)
 class QueueItem:
     kind: str  # repair | objection | commitment | fulfilment | binding | rectification |
     # tolerance_materials (reports, workflows/follow_up.py) | publication (双公示 of a penalty)
     item_id: int
-    ref: str
+    ref: str  # how the item is named, in Chinese (the staff digest shows it too)
+    ref_en: str
     subject: Subject
-    asked: str
+    asked: str  # what the item asks of staff, in Chinese
+    asked_en: str
     status: str
     due_on: date | None
     workdays_left: int | None  # negative when overdue
@@ -114,6 +134,16 @@ class QueueItem:
         if self.workdays_left < 0:
             return "overdue"
         return "soon" if self.workdays_left <= rules.DUE_SOON_WORKDAYS else "ok"
+
+    def ref_in(self, lang: str) -> str:
+        return in_lang((self.ref, self.ref_en), lang)
+
+    def asked_in(self, lang: str) -> str:
+        return in_lang((self.asked, self.asked_en), lang)
+
+    def subject_name(self, lang: str) -> str:
+        """A registered subject's name is data; the stand-in for an unregistered code is words."""
+        return self.subject.name if self.subject.id is not None else in_lang(UNREGISTERED, lang)
 
 
 async def queue(
@@ -138,6 +168,35 @@ async def queue(
         )
 
     items: list[QueueItem] = []
+
+    def add(
+        kind: str,
+        item_id: int | None,
+        subject: Subject,
+        ref: Words,
+        asked: Words,
+        status: str,
+        due: date | None,
+        version: int,
+        proposal: dict[str, Any] | None = None,
+    ) -> None:
+        items.append(
+            QueueItem(
+                kind,
+                item_id or 0,
+                ref[0],
+                ref[1],
+                subject,
+                asked[0],
+                asked[1],
+                status,
+                due,
+                left(due),
+                version,
+                proposal,
+            )
+        )
+
     rows = (
         await session.exec(
             select(RepairApplication, Subject, CreditRecord)
@@ -150,19 +209,21 @@ async def queue(
     ).all()
     for app, subject, record in rows:
         if mine(subject):
-            items.append(
-                QueueItem(
-                    "repair",
-                    app.id or 0,
-                    app.ref_no,
-                    subject,
-                    f"信用修复：{record.decision_no}（{status_label(app.status)}）",
-                    app.status,
-                    app.due_on,
-                    left(app.due_on),
-                    app.version,
-                    app.draft.get("proposal"),
-                )
+            no = record.decision_no
+            asked = (
+                f"信用修复：{no}（{status_label(app.status)}）",
+                f"Credit repair: {no} ({status_label(app.status, 'en')})",
+            )
+            add(
+                "repair",
+                app.id,
+                subject,
+                (app.ref_no, app.ref_no),
+                asked,
+                app.status,
+                app.due_on,
+                app.version,
+                app.draft.get("proposal"),
             )
     for obj, subject in (
         await session.exec(
@@ -172,19 +233,21 @@ async def queue(
         )
     ).all():
         if mine(subject):
-            items.append(
-                QueueItem(
-                    "objection",
-                    obj.id or 0,
-                    obj.ref_no,
-                    subject,
-                    f"异议（{obj.reason}）：{obj.description[:40]}",
-                    obj.status,
-                    obj.due_on,
-                    left(obj.due_on),
-                    obj.version,
-                    obj.draft.get("proposal"),
-                )
+            reason_en = rules.OBJECTION_REASONS_EN.get(obj.reason, obj.reason)
+            asked = (
+                f"异议（{obj.reason}）：{obj.description[:40]}",
+                f"Objection ({reason_en}): {obj.description[:40]}",
+            )
+            add(
+                "objection",
+                obj.id,
+                subject,
+                (obj.ref_no, obj.ref_no),
+                asked,
+                obj.status,
+                obj.due_on,
+                obj.version,
+                obj.draft.get("proposal"),
             )
     reported: set[int] = set()  # 容缺 commitments whose materials wait for staff as a report item
     for waiting in await follow_up.waiting_reports(session):
@@ -192,19 +255,16 @@ async def queue(
         if report.kind == follow_up.TOLERANCE:
             reported.add(report.ref_id)
         if mine(waiting.subject):
-            items.append(
-                QueueItem(
-                    report.kind,
-                    report.id or 0,
-                    report.ref_no,
-                    waiting.subject,
-                    waiting.asked,
-                    report.status,
-                    report.due_on,
-                    left(report.due_on),
-                    report.version,
-                    None,
-                )
+            asked = (waiting.asked, await _report_asked_en(session, report))
+            add(
+                report.kind,
+                report.id,
+                waiting.subject,
+                (report.ref_no, report.ref_no),
+                asked,
+                report.status,
+                report.due_on,
+                report.version,
             )
     for c, subject in (
         await session.exec(
@@ -214,20 +274,21 @@ async def queue(
         )
     ).all():
         if mine(subject) and c.id not in reported:
-            received = f"（材料已于 {c.materials_received_on} 收到）" if c.materials_received_on else ""
-            items.append(
-                QueueItem(
-                    "commitment",
-                    c.id or 0,
-                    c.code,
-                    subject,
-                    f"容缺承诺履行核查：{c.missing_materials}{received}",
-                    Fulfilment.PENDING,
-                    c.materials_due,
-                    left(c.materials_due),
-                    c.version,
-                    None,
-                )
+            day = c.materials_received_on
+            asked = (
+                f"容缺承诺履行核查：{c.missing_materials}" + (f"（材料已于 {day} 收到）" if day else ""),
+                f"Commitment check (missing materials): {c.missing_materials}"
+                + (f" (materials received {day})" if day else ""),
+            )
+            add(
+                "commitment",
+                c.id,
+                subject,
+                (c.code, c.code),
+                asked,
+                Fulfilment.PENDING,
+                c.materials_due,
+                c.version,
             )
     for f, subject, record in (
         await session.exec(
@@ -238,20 +299,12 @@ async def queue(
         )
     ).all():
         if mine(subject):
-            items.append(
-                QueueItem(
-                    "fulfilment",
-                    f.id or 0,
-                    f.ref_no,
-                    subject,
-                    f"履行申报：{record.decision_no}（{f.method}，{f.fulfilled_on}）",
-                    f.status,
-                    f.due_on,
-                    left(f.due_on),
-                    f.version,
-                    None,
-                )
+            method_en = rules.FULFILMENT_METHODS_EN.get(f.method, f.method)
+            asked = (
+                f"履行申报：{record.decision_no}（{f.method}，{f.fulfilled_on}）",
+                f"Fulfilment report: {record.decision_no} ({method_en}, {f.fulfilled_on})",
             )
+            add("fulfilment", f.id, subject, (f.ref_no, f.ref_no), asked, f.status, f.due_on, f.version)
     # 双公示: a penalty not yet published within its 7 working days (§2 P1); staff mark it 已公示 here.
     for deadline, record, subject in (
         await session.exec(
@@ -268,20 +321,16 @@ async def queue(
         )
     ).all():
         if mine(subject):
-            items.append(
-                QueueItem(
-                    PUBLICATION,
-                    record.id or 0,
-                    record.decision_no or f"{record.decision_date} 的处罚决定",
-                    subject,
-                    f"双公示：行政处罚信息须于 {deadline.due_on} 前公示（决定日期 {record.decision_date}）",
-                    DeadlineStatus.OPEN,
-                    deadline.due_on,
-                    left(deadline.due_on),
-                    0,
-                    None,
-                )
+            day, due = record.decision_date, deadline.due_on
+            ref = (
+                record.decision_no or f"{day} 的处罚决定",
+                record.decision_no or f"penalty decision of {day}",
             )
+            asked = (
+                f"双公示：行政处罚信息须于 {due} 前公示（决定日期 {day}）",
+                f"Dual publicity: publish the administrative penalty by {due} (decided {day})",
+            )
+            add(PUBLICATION, record.id, subject, ref, asked, DeadlineStatus.OPEN, due, 0)
     for req, subject in (
         await session.exec(
             select(BindingRequest, Subject)
@@ -293,58 +342,95 @@ async def queue(
         if subject is None and not allowed(staff, "subject.manage"):
             continue
         if subject is None or mine(subject):
-            items.append(
-                QueueItem(
-                    "binding",
-                    req.id or 0,
-                    f"绑定申请（{req.created_at.astimezone(SHANGHAI):%m-%d %H:%M}）",
-                    subject or unregistered_subject(req),
-                    binding_request_text(req),
-                    "pending",
-                    None,
-                    None,
-                    req.version,
-                    None,
-                )
+            when = req.created_at.astimezone(SHANGHAI)
+            ref = (f"绑定申请（{when:%m-%d %H:%M}）", f"Binding request ({when:%m-%d %H:%M})")
+            asked = (binding_request_text(req), binding_request_text(req, "en"))
+            add(
+                "binding",
+                req.id,
+                subject or unregistered_subject(req),
+                ref,
+                asked,
+                "pending",
+                None,
+                req.version,
             )
     order = {"overdue": 0, "soon": 1, "ok": 2, "none": 3}
     return sorted(items, key=lambda i: (order[i.urgency], i.due_on or date.max, i.item_id))
 
 
+async def _report_asked_en(session: AsyncSession, report: FollowUpReport) -> str:
+    """What a report answers, in English (follow_up.waiting_reports words it in Chinese only). The
+    interview or commitment is already in the session: waiting_reports read it, so get() reads no row."""
+    if report.kind == follow_up.RECTIFICATION:
+        iv = await session.get(Interview, report.ref_id)
+        assert iv is not None  # waiting_reports lists only reports whose interview it found
+        return f"Rectification after the interview of {to_local(iv.scheduled_at):%Y-%m-%d %H:%M}"
+    c = await session.get(Commitment, report.ref_id)
+    assert c is not None  # likewise its commitment
+    return f"Missing materials: commitment {c.code}, {c.missing_materials or ''} (due {c.materials_due})"
+
+
+UNREGISTERED: Words = ("（未登记主体）", "(unregistered subject)")
+
+
 def unregistered_subject(req: BindingRequest) -> Subject:
     """Stands in (unsaved) for the subject of a binding request whose code is not registered."""
-    return Subject(kind=SubjectKind.ENTERPRISE, name="（未登记主体）", department=None)
+    return Subject(kind=SubjectKind.ENTERPRISE, name=UNREGISTERED[0], department=None)
 
 
-def binding_request_text(req: BindingRequest) -> str:
+def binding_request_text(req: BindingRequest, lang: str = "zh") -> str:
     """What staff check a request against: what was typed, and who typed it (as the messenger shows)."""
-    typed = mask_id_number(req.typed_code) if req.typed_code[:17].isdigit() else req.typed_code
+    typed = (mask_id_number(req.typed_code) if req.typed_code[:17].isdigit() else req.typed_code) or "—"
+    if lang == "en":
+        who = f" (chat name: {req.requester_name})" if req.requester_name else ""
+        registered = "" if req.subject_id is not None else "; this code is not registered"
+        return f"Binding request: {req.applicant}{who}; code typed: {typed}{registered}"
     who = f"（聊天昵称：{req.requester_name}）" if req.requester_name else ""
     registered = "" if req.subject_id is not None else "；该代码尚未登记"
-    return f"绑定申请：{req.applicant}{who}；输入的代码：{typed or '—'}{registered}"
+    return f"绑定申请：{req.applicant}{who}；输入的代码：{typed}{registered}"
 
 
 # -- decisions -------------------------------------------------------------------------------------
 
 PUBLICATION = "publication"  # the Deadline.kind of 双公示 and the queue kind that lists it
 
-# Which decisions each item kind knows, and whether it needs a reason.
-DECISIONS: dict[str, dict[str, str]] = {
-    "repair": {"accept": "受理", "request_more": "补正", "approve": "通过", "reject": "不予修复"},
-    "objection": {"accept": "受理", "approve": "更正", "reject": "维持"},
+# Which decisions each item kind knows, as the buttons say them; NEEDS_TEXT: which need a reason.
+DECISIONS: dict[str, dict[str, Words]] = {
+    "repair": {
+        "accept": ("受理", "Accept"),
+        "request_more": ("补正", "Request more materials"),
+        "approve": ("通过", "Approve"),
+        "reject": ("不予修复", "Refuse repair"),
+    },
+    "objection": {
+        "accept": ("受理", "Accept"),
+        "approve": ("更正", "Correct the record"),
+        "reject": ("维持", "Uphold"),
+    },
     "commitment": {
-        Fulfilment.FULL: "全部履行",
-        Fulfilment.PARTIAL: "部分履行",
-        Fulfilment.NONE: "全部未履行",
+        Fulfilment.FULL: ("全部履行", "Fully kept"),
+        Fulfilment.PARTIAL: ("部分履行", "Partly kept"),
+        Fulfilment.NONE: ("全部未履行", "Not kept"),
     },
-    "binding": {"approve": "同意绑定", "reject": "不同意"},
-    "fulfilment": {"approve": "确认履行", "reject": "不予确认"},
-    **{
-        kind: {"approve": rk.approve, "reject": rk.reject}  # 验收通过 / 要求继续整改, 确认收齐 / 要求补交
-        for kind, rk in follow_up.KINDS.items()
+    "binding": {"approve": ("同意绑定", "Approve binding"), "reject": ("不同意", "Refuse")},
+    "fulfilment": {"approve": ("确认履行", "Confirm fulfilment"), "reject": ("不予确认", "Do not confirm")},
+    follow_up.RECTIFICATION: {
+        "approve": (follow_up.KINDS[follow_up.RECTIFICATION].approve, "Accept rectification"),
+        "reject": (follow_up.KINDS[follow_up.RECTIFICATION].reject, "Ask for more rectification"),
     },
-    "publication": {"publish": "已公示"},
+    follow_up.TOLERANCE: {
+        "approve": (follow_up.KINDS[follow_up.TOLERANCE].approve, "Confirm received"),
+        "reject": (follow_up.KINDS[follow_up.TOLERANCE].reject, "Ask for more materials"),
+    },
+    "publication": {"publish": ("已公示", "Published")},
 }
+
+
+def decision_label(kind: str, action: str, lang: str = "zh") -> str:
+    return in_lang(DECISIONS[kind][action], lang)
+
+
 NEEDS_TEXT = {
     ("repair", "request_more"),
     ("repair", "reject"),
@@ -385,7 +471,11 @@ async def load_item(
 @dataclass(frozen=True)
 class DecisionResult:
     done: bool  # False: recorded as a proposal waiting for a reviewer
-    text: str
+    text: str  # what happened, in Chinese
+    text_en: str
+
+    def text_in(self, lang: str) -> str:
+        return in_lang((self.text, self.text_en), lang)
 
 
 async def decide(
@@ -412,7 +502,7 @@ async def decide(
         require(staff, "subject.manage")  # only those who can register the code may answer it
     if action not in DECISIONS[kind]:
         raise ValueError(action)
-    label = DECISIONS[kind][action]
+    label, label_en = DECISIONS[kind][action]
     two_step = rules.TWO_STEP_DECISIONS.get(kind, False) and action in FINAL
     if two_step and not allowed(staff, "decide.final"):
         if row.version != version:
@@ -439,7 +529,9 @@ async def decide(
             subject_id=row.subject_id,
             after={**proposal, "note": f"提议{label}"},
         )
-        return DecisionResult(False, f"已提议「{label}」，等待审核人员确认。")
+        return DecisionResult(
+            False, f"已提议「{label}」，等待审核人员确认。", f"Proposed “{label_en}”; waiting for a reviewer."
+        )
     if kind == "repair":
         await repair.decide(
             session,
@@ -518,7 +610,9 @@ async def decide(
         )
     if kind in ("repair", "objection") and row.draft.get("proposal"):
         row.draft = {k: v for k, v in row.draft.items() if k != "proposal"}
-    return DecisionResult(True, f"已标记为「{label}」。" if label.startswith("已") else f"已{label}。")
+    if label.startswith("已"):  # 已公示: a state marked, not a verdict given
+        return DecisionResult(True, f"已标记为「{label}」。", f"Marked “{label_en}”.")
+    return DecisionResult(True, f"已{label}。", f"Decision recorded: “{label_en}”.")
 
 
 async def review_proposal(
@@ -554,7 +648,9 @@ async def review_proposal(
             before={"proposal": proposal},
             after={"note": "驳回提议"},
         )
-        return DecisionResult(False, "已驳回该提议，事项退回待办。")
+        return DecisionResult(
+            False, "已驳回该提议，事项退回待办。", "Proposal rejected; the item is back in To do."
+        )
     return await decide(
         session,
         kind,

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import require_subject, unverified_note
-from bot.i18n import N_, translate
+from bot.dialogs.common import in_lang, require_subject, unverified_note
 from workflows.assessment import driver_assessment, violations_under_objection
 from workflows.validation import mask_id_number, mask_name
-
-# The labels of rules.DRIVER_GRADE_BANDS (rules.py keeps them in Chinese only), for the catalog.
-GRADE_LABELS = (N_("优良"), N_("合格"), N_("基本合格"), N_("不合格"))
 
 
 @registry.action("driver.assessment")
@@ -35,7 +31,7 @@ async def show_assessment(ctx: Ctx, _: dict) -> None:
         ctx._(
             "按目前扣分，本周期考核等级为：{grade}（{label}）",
             grade=g.grade,
-            label=translate(g.label, ctx.lang),
+            label=in_lang(ctx, g.label, g.label_en),
         ),
     ]
     if not report.bands_verified:

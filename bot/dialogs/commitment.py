@@ -12,7 +12,7 @@ from datetime import date
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import in_lang, menu_row, require_subject
-from bot.i18n import N_, translate
+from bot.i18n import N_
 from bot.replies import Document
 from models import ApplicationStatus, Commitment, CommitmentKind
 from notifications.letters import as_document, commitment_text
@@ -20,6 +20,7 @@ from workflows import follow_up, rules
 from workflows.commitments import (
     COMMITMENT_TYPES,
     FULFILMENT_LABELS,
+    FULFILMENT_LABELS_EN,
     MENU_KINDS,
     CommitmentType,
     barred_reason,
@@ -31,41 +32,15 @@ from workflows.errors import UserError
 
 DUE_OPTIONS = (3, 5, 10, 20)  # working days offered as buttons, capped by the matter's limit
 
-# Chinese-only words of workflows/ shown here, marked for this catalog and shown with translate():
-# COMMITMENT_TYPES' meaning, obligation and breach, rules.COMMITMENT_MATTERS' names, FULFILMENT_LABELS.
-# tests/dialog/test_english_applications.py fails when one of them changes without its English.
-WORKFLOW_WORDS = (
-    N_("行政机关书面告知办理条件和所需材料，您书面承诺已符合条件，即可不再提交相关证明材料、当场办理。"),
-    N_("承诺内容真实，办理后接受核查；核查发现不符合条件的，按要求整改。"),
-    N_("承诺不实的，依法撤销相关许可决定，记入信用记录，一定期限内不再适用告知承诺。"),
-    N_("主要材料齐全、次要材料欠缺时先行受理，欠缺材料在约定期限内补齐。"),
-    N_("在约定期限内补齐所列材料；期限不超过该事项的承诺办结时限。"),
-    N_("逾期未补齐或材料不符合要求的，终止办理并记入信用记录。"),
-    N_("以书面承诺代替提交某项证明材料。"),
-    N_("承诺所述事实真实，接受核查。"),
-    N_("承诺不实的，依法撤销相关证件或决定，并记入信用记录。"),
-    N_("主动向社会公开作出守法诚信经营的承诺。"),
-    N_("遵守承诺内容，接受社会监督。"),
-    N_("违背承诺的，记入信用记录并向社会公示。"),
-    N_("参加行业协会组织的自律承诺活动。"),
-    N_("遵守行业公约和自律规范。"),
-    N_("违背承诺的，由行业协会通报，并记入信用记录。"),
-    N_("申请信用修复时作出的承诺：已纠正失信行为、履行法定义务，所交材料真实。"),
-    N_("不再发生同类失信行为；所交材料真实有效。"),
-    N_("违背承诺的，相关失信信息按最长公示期公示，违背承诺情况予以通报和公示。"),
-    N_("道路货物运输经营许可"),
-    N_("道路运输证配发"),
-    N_("道路客运班线经营许可"),
-    N_("从业资格证换发"),
-    N_("待认定"),
-    N_("全部履行"),
-    N_("部分履行"),
-    N_("全部未履行"),
-)
-
 
 def _name(ctx: Ctx, t: CommitmentType) -> str:
     return in_lang(ctx, t.name, t.name_en)
+
+
+def _matter(ctx: Ctx, name: str) -> str:
+    """A commitment's matter: a listed one in the chat's language; a typed 承诺事由 as typed."""
+    listed = rules.matter_named(name)
+    return in_lang(ctx, listed.name, listed.name_en) if listed else name
 
 
 @registry.action("commit.menu")
@@ -83,7 +58,8 @@ async def show_types(ctx: Ctx, _: dict) -> None:
     text = ctx._("✍️ 信用承诺：请选择承诺类型（信用修复型承诺在申请修复时作出）。")
     if barred:
         text += ctx._(
-            "\n\n⚠️ 因{barred}，暂不能选择告知承诺和容缺受理，完成信用修复后可再使用。", barred=barred
+            "\n\n⚠️ 因{barred}，暂不能选择告知承诺和容缺受理，完成信用修复后可再使用。",
+            barred=barred.text(ctx.lang),
         )
     ctx.goto("menu")
     ctx.say(text, rows, edit=True)
@@ -97,9 +73,9 @@ async def explain(ctx: Ctx, payload: dict) -> None:
         ctx._(
             "{name}\n\n含义：{meaning}\n\n承诺后须：{obligation}\n\n违诺后果：{breach}",
             name=_name(ctx, t),
-            meaning=translate(t.meaning, ctx.lang),
-            obligation=translate(t.obligation, ctx.lang),
-            breach=translate(t.breach, ctx.lang),
+            meaning=in_lang(ctx, t.meaning, t.meaning_en),
+            obligation=in_lang(ctx, t.obligation, t.obligation_en),
+            breach=in_lang(ctx, t.breach, t.breach_en),
         ),
         [
             [
@@ -116,11 +92,13 @@ async def begin(ctx: Ctx, payload: dict) -> None:
     subject = require_subject(ctx, "enterprise")
     t = COMMITMENT_TYPES[CommitmentKind(payload["kind"])]
     if t.restricted and (barred := await barred_reason(ctx.session, subject.id or 0)):
-        raise UserError(ctx._("暂不能作出「{kind}」承诺：{barred}。", kind=_name(ctx, t), barred=barred))
+        raise UserError(
+            ctx._("暂不能作出「{kind}」承诺：{barred}。", kind=_name(ctx, t), barred=barred.text(ctx.lang))
+        )
     if t.matter_from_list:
         ctx.goto("commit.pick_matter", kind=t.kind)
         rows = [
-            [ctx.button(translate(m.name, ctx.lang), "commit.matter", kind=t.kind, matter=m.key)]
+            [ctx.button(in_lang(ctx, m.name, m.name_en), "commit.matter", kind=t.kind, matter=m.key)]
             for m in rules.COMMITMENT_MATTERS
         ]
         rows.append([ctx.button(ctx._("取消"), "commit.menu")])
@@ -150,7 +128,7 @@ async def on_matter(ctx: Ctx, payload: dict) -> None:
         ctx.say(
             ctx._(
                 "「{matter}」容缺受理：请列出暂缺的次要材料（例如：车辆技术等级评定证明），200 字以内：",
-                matter=translate(m.name, ctx.lang),
+                matter=in_lang(ctx, m.name, m.name_en),
             ),
             [[ctx.button(ctx._("取消"), "commit.menu")]],
         )
@@ -327,9 +305,9 @@ async def list_commitments(ctx: Ctx, _: dict) -> None:
                 n=i,
                 code=c.code,
                 kind=_name(ctx, t),
-                matter=translate(c.matter, ctx.lang),  # a matter from the list; typed ones stay as typed
+                matter=_matter(ctx, c.matter),
                 made_on=c.made_on,
-                fulfilment=translate(FULFILMENT_LABELS[c.fulfilment], ctx.lang),
+                fulfilment=in_lang(ctx, FULFILMENT_LABELS[c.fulfilment], FULFILMENT_LABELS_EN[c.fulfilment]),
             )
             + await _materials_line(ctx, c)
         )

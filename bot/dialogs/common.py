@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.context import Ctx
-from bot.i18n import N_, translate
+from bot.i18n import N_
 from bot.replies import Button, IncomingFile
 from models import Subject
 from workflows import rules
@@ -19,8 +19,6 @@ ONLY_FOR = {
     "driver": N_("此功能仅限已绑定的驾驶员使用。"),
 }
 ONLY_FOR_SUBJECTS = N_("此功能仅限已绑定的企业或驾驶员使用。")
-# rules.UNVERIFIED_NOTE is Chinese only in workflows/: this copy puts it in the catalog (unverified_note).
-UNVERIFIED_NOTE = N_("以认定单位答复为准")
 
 
 def require_subject(ctx: Ctx, role: str | None = None) -> Subject:
@@ -44,8 +42,8 @@ def menu_row(ctx: Ctx) -> list[Button]:
 
 
 def in_lang(ctx: Ctx, zh: str, en: str) -> str:
-    """A value workflows/ already give in both languages (RepairEligibility.zh/.en, ClassMeaning): picked,
-    not translated."""
+    """A value workflows/ already give in both languages (RepairEligibility.zh/.en, ClassMeaning,
+    CommitmentType.name/.name_en, rules.OBJECTION_REASONS_EN): picked, not translated."""
     return en if ctx.lang == "en" else zh
 
 
@@ -56,7 +54,7 @@ def listing(ctx: Ctx, items: Iterable[str]) -> str:
 
 def unverified_note(ctx: Ctx) -> str:
     """rules.UNVERIFIED_NOTE, which goes with a provisional rule number, in the chat's language."""
-    return translate(rules.UNVERIFIED_NOTE, ctx.lang)
+    return in_lang(ctx, rules.UNVERIFIED_NOTE, rules.UNVERIFIED_NOTE_EN)
 
 
 async def timeline_lines(ctx: Ctx, entity: str, entity_id: int) -> list[str]:

@@ -15,14 +15,14 @@ from datetime import date
 from bot.context import Ctx
 from bot.dialogs import registry
 from bot.dialogs.common import menu_row
-from bot.i18n import N_, translate
+from bot.i18n import N_
 from bot.replies import Button, Document, IncomingFile
 from workflows import rules
 from workflows.clock import utc_now
 from workflows.dataio.read import open_table
 from workflows.dataio.write import write_errors_file, write_template
 from workflows.errors import UserError
-from workflows.imports import KINDS, ImportResult, detect_kind, kind_named
+from workflows.imports import KINDS, ImportResult, detect_kind, kind_label, kind_named
 from workflows.imports.runner import file_sha256
 from workflows.monthly_lists import monthly_lists, parse_month, previous_month
 from workflows.monthly_report import chart_png, file_name, summary_text, workbook_bytes
@@ -32,8 +32,6 @@ from workflows.transfers import import_checked, import_file, record_transfer
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv"
 SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
-# The import kinds' labels (workflows/imports KINDS, Chinese only there), put into this catalog.
-KIND_LABELS = (N_("主体"), N_("行政处罚"), N_("驾驶员扣分"), N_("考核结果"), N_("履行情况"))
 
 
 @registry.action("data.menu")
@@ -69,7 +67,7 @@ async def pick_kind(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "data.import")
     purpose = payload["purpose"]
     action = "data.await" if purpose == "import" else "data.template"
-    rows = [[ctx.button(translate(kind.label, ctx.lang), action, kind=name)] for name, kind in KINDS.items()]
+    rows = [[ctx.button(kind_label(kind, ctx.lang), action, kind=name)] for name, kind in KINDS.items()]
     ctx.say(ctx._("请选择数据类型："), rows + [menu_row(ctx)], edit=True)
 
 
@@ -79,7 +77,7 @@ async def template(ctx: Ctx, payload: dict) -> None:
     kind = kind_named(str(payload["kind"]))
     buffer = io.BytesIO()
     write_template(buffer, kind.label, [c.template() for c in kind.columns])
-    label = translate(kind.label, ctx.lang)
+    label = kind_label(kind, ctx.lang)
     ctx.say(
         ctx._(
             "📄 {label}导入模板：第一页为表头和示例行，第二页「填写说明」逐列说明必填、格式和可选值。",
@@ -99,7 +97,7 @@ async def await_file(ctx: Ctx, payload: dict) -> None:
         ctx._(
             "请把{label}数据作为文件发送（.xlsx，或 UTF-8 / GBK 编码的 .csv，不超过 {mb} MB）。"
             "表头按模板，列顺序不限。系统先检查全部行，确认后才写入。",
-            label=translate(kind.label, ctx.lang),
+            label=kind_label(kind, ctx.lang),
             mb=rules.IMPORT_CHAT_MAX_BYTES // 1048576,
         ),
         [[ctx.button(ctx._("📄 先下载模板"), "data.template", kind=kind.name)], menu_row(ctx)],
@@ -169,15 +167,17 @@ async def check_upload(ctx: Ctx, kind: str, name: str, content: bytes) -> None:
     )
     # Refused: the next file sent is taken as the same kind (the corrected one); checked: back to the menu.
     ctx.goto("menu" if result.ok else "data.await_file", kind=kind)
-    # ImportResult.summary() is Chinese only (workflows/imports/runner.py); here a dry run is a check.
-    summary = result.summary().replace("（试运行，未写入）", "检查")  # not UI: patches the workflow text
-    lines = [summary, *(ctx._("提示：{warning}", warning=w) for w in result.warnings)]
+    # In chat a dry run is the check before 确认导入 (the CLI's title says 试运行).
+    summary = ctx._(
+        "{label}导入检查：{details}", label=result.label_in(ctx.lang), details=result.details(ctx.lang)
+    )
+    lines = [summary, *(ctx._("提示：{warning}", warning=w) for w in result.warnings_in(ctx.lang))]
     if not result.ok:
         shown = result.problems[: rules.IMPORT_CHAT_ERRORS_SHOWN]
         lines += [
             "",
             ctx._("问题（前 {count} 处，全部见错误文件）：", count=len(shown)),
-            *(f"· {p.line()}" for p in shown),
+            *(f"· {p.line(ctx.lang)}" for p in shown),
         ]
         ctx.say(
             "\n".join(lines), [[ctx.button(ctx._("📤 重新上传"), "data.await", kind=kind)], menu_row(ctx)]
@@ -205,7 +205,7 @@ def _errors_document(result: ImportResult, name: str, content: bytes) -> Documen
     errors: dict[int, list[str]] = {}
     for p in result.problems:
         if p.row:
-            # The errors file is the bureau's Chinese spreadsheet with the workflow's (Chinese) reasons.
+            # The errors file is the bureau's Chinese spreadsheet: Chinese reasons whatever the chat's language.
             errors.setdefault(p.row, []).append(f"「{p.column}」{p.reason}" if p.column else p.reason)
     if not errors:
         return None
@@ -233,12 +233,14 @@ async def confirm(ctx: Ctx, payload: dict) -> None:
     if not result.ok:
         # The data moved on between the check and the press (someone imported meanwhile): nothing written.
         lines = [
-            result.summary(),
-            *(f"· {p.line()}" for p in result.problems[: rules.IMPORT_CHAT_ERRORS_SHOWN]),
+            result.summary(ctx.lang),
+            *(f"· {p.line(ctx.lang)}" for p in result.problems[: rules.IMPORT_CHAT_ERRORS_SHOWN]),
         ]
         ctx.say("\n".join(lines), [menu_row(ctx)])
         return
-    ctx.say(f"✅ {result.summary()}", [[ctx.button(ctx._("📦 数据管理"), "data.menu")], menu_row(ctx)])
+    ctx.say(
+        f"✅ {result.summary(ctx.lang)}", [[ctx.button(ctx._("📦 数据管理"), "data.menu")], menu_row(ctx)]
+    )
 
 
 # -- monthly lists ----------------------------------------------------------------------------------
@@ -276,11 +278,12 @@ async def send_lists(ctx: Ctx, payload: dict) -> None:
     year, month = int(payload["year"]), int(payload["month"])
     lists = await monthly_lists(ctx.session, year, month, as_of=ctx.today)
     content = workbook_bytes(lists, made_at=ctx.services.clock.now())
+    name = file_name(lists, ctx.lang)  # the workbook itself is the bureau's, in Chinese
     await record_transfer(
         ctx.session,
         direction="export",
         kind="lists",
-        file_name=file_name(lists),
+        file_name=name,
         sha256=file_sha256(content),
         status="exported",
         counts={"month": f"{year}-{month:02d}", **lists.summary},
@@ -288,7 +291,7 @@ async def send_lists(ctx: Ctx, payload: dict) -> None:
         now=utc_now(ctx.services.clock),
     )
     ctx.goto("menu")
-    ctx.say(summary_text(lists), document=Document(file_name(lists), content, XLSX))
+    ctx.say(summary_text(lists, ctx.lang), document=Document(name, content, XLSX))
     ctx.say(
         ctx._("{year}年各月成效图", year=year),
         [menu_row(ctx)],

@@ -13,8 +13,8 @@ from sqlmodel import col, select
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import listing, menu_row, read_upload, require_subject
-from bot.i18n import N_, translate
+from bot.dialogs.common import in_lang, listing, menu_row, read_upload, require_subject
+from bot.i18n import N_
 from bot.replies import Button, IncomingFile
 from models import CreditRecord, ObligationFulfilment, RecordKind, RecordStatus, Subject
 from workflows import fulfilment, rules
@@ -26,10 +26,11 @@ from workflows.records import record_of_subject
 from workflows.staff import require, require_department
 
 STAGE = "fulfilment_proof"
-# rules.FULFILMENT_METHODS, Chinese-only in workflows/ and stored in Chinese: marked for this catalog so
-# the buttons and echoes show them with translate(). tests/dialog/test_english_applications.py fails when
-# one of them changes without its English.
-WORKFLOW_WORDS = (N_("罚款已缴纳"), N_("整改完成"), N_("其他"))
+
+
+def _method(ctx: Ctx, method: str) -> str:
+    """A method of rules.FULFILMENT_METHODS (stored in Chinese) in the chat's language."""
+    return in_lang(ctx, method, rules.FULFILMENT_METHODS_EN.get(method, method))
 
 
 def _file_hint(ctx: Ctx) -> str:
@@ -44,7 +45,8 @@ def _date(ctx: Ctx, text: str, record: CreditRecord) -> date:
     try:
         day = parse_date(text)
     except ValueError as err:
-        raise UserError(ctx._("履行日期：{error}", error=err)) from None
+        reason = err.text(ctx.lang) if isinstance(err, UserError) else str(err)
+        raise UserError(ctx._("履行日期：{error}", error=reason)) from None
     fulfilment.check_fulfilment(record, day, None, ctx.today)
     return day
 
@@ -62,7 +64,7 @@ def _date_prompt(ctx: Ctx, record: CreditRecord) -> tuple[str, list[list[Button]
 
 def _method_buttons(ctx: Ctx) -> list[list[Button]]:
     return [
-        [ctx.button(translate(m, ctx.lang), "fulfil.method", method=m) for m in rules.FULFILMENT_METHODS],
+        [ctx.button(_method(ctx, m), "fulfil.method", method=m) for m in rules.FULFILMENT_METHODS],
         menu_row(ctx),
     ]
 
@@ -87,7 +89,7 @@ async def declare_start(ctx: Ctx, payload: dict) -> None:
             ctx._(
                 "该处罚已登记履行（{day}，{method}）。",
                 day=record.obligations_fulfilled_on,
-                method=translate(record.fulfilment_method, ctx.lang)
+                method=_method(ctx, record.fulfilment_method)
                 if record.fulfilment_method
                 else ctx._("已履行"),
             )
@@ -314,7 +316,7 @@ async def staff_save(ctx: Ctx, _: dict) -> None:
             "✅ 已登记履行（编号 {ref_no}）：{no}，{method}，{day}。符合条件时企业将收到可申请信用修复的通知。",
             ref_no=row.ref_no,
             no=record.decision_no,
-            method=translate(row.method, ctx.lang),
+            method=_method(ctx, row.method),
             day=row.fulfilled_on,
         ),
         [menu_row(ctx)],

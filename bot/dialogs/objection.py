@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import menu_row, read_upload, require_subject, timeline_lines, unverified_note
+from bot.dialogs.common import (
+    in_lang,
+    menu_row,
+    read_upload,
+    require_subject,
+    timeline_lines,
+    unverified_note,
+)
 from bot.i18n import N_, SOURCE_LANG, gettext, translate
 from bot.replies import Button, IncomingFile
 from models import ApplicationStatus, CreditRecord, DriverViolation, Objection
@@ -19,19 +26,6 @@ from workflows.clock import utc_now
 from workflows.errors import UserError
 from workflows.validation import mask_id_number
 
-# rules.OBJECTION_REASONS, Chinese-only in workflows/ and stored in Chinese: marked for this catalog so the
-# buttons and the review show them with translate(). tests/dialog/test_english_applications.py fails
-# when one of them changes without its English.
-WORKFLOW_WORDS = (
-    N_("信息错误"),
-    N_("信息不完整"),
-    N_("重复"),
-    N_("不应公示"),
-    N_("超期公示"),
-    N_("非本主体"),
-    N_("修复后未撤下"),
-    N_("其他"),
-)
 # The outcomes workflows/objections.py stores, worded as whole lines: the bare words 更正/维持 are the
 # staff's decision buttons in the catalog (staff_queue), which read wrong as a result.
 OUTCOME_LINES = {
@@ -46,6 +40,11 @@ async def _obj(ctx: Ctx, obj_id: int) -> Objection:
     if obj is None:
         raise UserError(N_("找不到该异议。"))
     return obj
+
+
+def _reason(ctx: Ctx, reason: str) -> str:
+    """A reason of rules.OBJECTION_REASONS (stored in Chinese) in the chat's language."""
+    return in_lang(ctx, reason, rules.OBJECTION_REASONS_EN.get(reason, reason))
 
 
 async def _target_text(ctx: Ctx, obj: Objection, lang: str | None = None) -> str:
@@ -93,7 +92,7 @@ async def ask_next(ctx: Ctx, obj: Objection, intro: str = "") -> None:
     if step == "reason":
         ctx.goto("objection.reason", obj_id=obj.id)
         reasons = [
-            ctx.button(translate(r, ctx.lang), "objection.reason", obj_id=obj.id, reason=r)
+            ctx.button(_reason(ctx, r), "objection.reason", obj_id=obj.id, reason=r)
             for r in rules.OBJECTION_REASONS
         ]
         ctx.say(
@@ -156,7 +155,7 @@ async def review(ctx: Ctx, obj: Objection, head: str = "") -> None:
     lines = [
         ctx._("请核对异议内容："),
         ctx._("对象：{target}", target=await _target_text(ctx, obj)),
-        ctx._("1. 理由：{reason}", reason=translate(obj.reason or "", ctx.lang)),
+        ctx._("1. 理由：{reason}", reason=_reason(ctx, obj.reason or "")),
         ctx._("2. 说明：{description}", description=obj.description),
         ctx._("3. 证据：{n} 个文件", n=len(obj.draft.get("evidence", []))),
         ctx._("4. 异议申诉信用承诺书：已确认"),

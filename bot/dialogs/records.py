@@ -23,8 +23,6 @@ from workflows.records import (
 )
 
 PAGE_SIZE = 5
-# The short names of rules.REGIMES (rules.py keeps them in Chinese only), shown with a record's periods.
-REGIME_KEYS = (N_("527号"), N_("令58号"), N_("令36号"))
 DETAIL_FIELDS = (
     (N_("处罚类别"), "penalty_type"),
     (N_("罚款（万元）"), "fine_wan"),
@@ -106,7 +104,7 @@ def _summary(ctx: Ctx, n: int, r: CreditRecord, elig: RepairEligibility, dispute
     if window is not None:
         # 令58号's period table is unread (domain-rules §17): its dates are shown as provisional.
         note = "" if window.regime.source.verified else ctx._("，{note}", note=unverified_note(ctx))
-        regime = translate(window.regime.key, ctx.lang)
+        regime = in_lang(ctx, window.regime.key, window.regime.key_en)
         if window.published:
             lines.append(
                 ctx._(

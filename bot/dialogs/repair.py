@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import listing, menu_row, read_upload, require_subject, timeline_lines
+from bot.dialogs.common import in_lang, listing, menu_row, read_upload, require_subject, timeline_lines
 from bot.i18n import N_
 from bot.replies import Button, IncomingFile
 from models import ApplicationStatus, CommitmentKind, CreditRecord, RepairApplication
@@ -27,6 +27,12 @@ def _file_hint(ctx: Ctx) -> str:
         types=listing(ctx, rules.MATERIAL_TYPES.values()),
         mb=rules.MATERIAL_MAX_BYTES // 1048576,
     )
+
+
+def _regime(ctx: Ctx, key: str) -> str:
+    """The regime an application stored by its short name, in the chat's language."""
+    regime = rules.regime_by_key(key)
+    return in_lang(ctx, regime.key, regime.key_en) if regime else key
 
 
 async def _app(ctx: Ctx, app_id: int) -> RepairApplication:
@@ -53,7 +59,7 @@ async def start(ctx: Ctx, payload: dict) -> None:
         if started.resumed
         else ctx._(
             "✅ 符合申请条件（适用{regime}程序）。需要 3 步材料，可随时 /cancel，草稿会保留。",
-            regime=started.application.regime,
+            regime=_regime(ctx, started.application.regime),
         )
     )
     await ask_next(ctx, started.application, intro)

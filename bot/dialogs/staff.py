@@ -14,15 +14,8 @@ from workflows.audit import log_change
 from workflows.binding import issue_code
 from workflows.clock import to_local
 from workflows.errors import UserError
-from workflows.staff import ROLE_LABELS, require
+from workflows.staff import ROLE_LABELS, require, role_label
 from workflows.validation import mask_id_number, normalize_code, validate_id_number, validate_uscc
-
-# The role names (workflows/staff.py ROLE_LABELS, Chinese only there), put into this catalog.
-ROLE_NAMES = (N_("经办"), N_("审核"), N_("负责人"), N_("管理员"))
-
-
-def _role(ctx: Ctx, role: StaffRole) -> str:
-    return translate(ROLE_LABELS[role], ctx.lang)
 
 
 def _code_text(ctx: Ctx, who: str, code: str) -> str:
@@ -89,7 +82,7 @@ async def staff_list(ctx: Ctx, _: dict) -> None:
     buttons = []
     for s in rows:
         state = "" if s.active else ctx._("（已停用）")
-        lines.append(f"{s.id}. {s.name} · {s.department} · {_role(ctx, StaffRole(s.role))}{state}")
+        lines.append(f"{s.id}. {s.name} · {s.department} · {role_label(s.role, ctx.lang)}{state}")
         if s.active and s.id != ctx.identity.staff.id:  # type: ignore[union-attr]
             buttons.append(ctx.button(ctx._("停用 {name}", name=s.name), "admin.disable", staff_id=s.id))
         if s.active:
@@ -156,7 +149,7 @@ async def on_new_staff(ctx: Ctx, text: str) -> None:
     ctx.goto("admin.await_role", name=parts[0], department=parts[1])
     ctx.say(
         ctx._("{name}（{department}）的角色：", name=parts[0], department=parts[1]),
-        [[ctx.button(_role(ctx, role), "admin.role", role=role) for role in ROLE_LABELS]],
+        [[ctx.button(role_label(role, ctx.lang), "admin.role", role=role) for role in ROLE_LABELS]],
     )
 
 

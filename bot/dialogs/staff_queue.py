@@ -15,19 +15,18 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import menu_row
-from bot.i18n import N_, SOURCE_LANG, error_text, translate
+from bot.dialogs.common import in_lang, menu_row
+from bot.i18n import N_, error_text, translate
 from bot.replies import Button, Document
-from models import BindingRequest, Commitment, CreditRecord, DriverViolation, Interview, Material
+from models import Commitment, CreditRecord, DriverViolation, Interview, Material
 from workflows import corrections, follow_up, labels, objections, rules
 from workflows import staff as staff_rules
 from workflows.applications import status_label
-from workflows.clock import SHANGHAI, to_local, utc_now
+from workflows.clock import utc_now
 from workflows.commitments import FULFILMENT_LABELS
 from workflows.errors import UserError
 from workflows.materials import materials_of
-from workflows.staff import DECISIONS, NEEDS_TEXT, QueueItem, require
-from workflows.validation import mask_id_number
+from workflows.staff import DECISIONS, NEEDS_TEXT, QueueItem, decision_label, require
 
 # What the decider is told happens next, when it is not "the applicant is told".
 TOLD = {
@@ -44,20 +43,16 @@ MORE_PRESETS = (
 )
 BINDING_STATUS = {"approved": N_("已同意"), "rejected": N_("未同意")}
 REOPEN = N_("请从待办重新打开该异议。")
-# Words workflows/ hands to these screens in Chinese only (staff.DECISIONS, commitments.FULFILMENT_LABELS, the
-# hints and choices of corrections.FACTS, the stand-in subject of a binding request): listed so the catalog
-# has them, shown through translate(). tests/dialog/test_english_staff_review.py checks the list is whole.
+# Words workflows/ hands to these screens in Chinese only (commitments.FULFILMENT_LABELS, the hints and choices
+# of corrections.FACTS): listed so the catalog has them, shown through translate().
+# tests/dialog/test_english_staff_review.py checks the list is whole.
 WORKFLOW_WORDS = (
-    *(N_("受理"), N_("补正"), N_("通过"), N_("不予修复"), N_("更正"), N_("维持")),
     *(N_("全部履行"), N_("部分履行"), N_("全部未履行"), N_("待认定")),
-    *(N_("同意绑定"), N_("不同意"), N_("确认履行"), N_("不予确认"), N_("已公示")),
-    *(N_("验收通过"), N_("要求继续整改"), N_("确认收齐"), N_("要求补交")),
     N_("如 枣交罚〔2026〕1234号"),
     N_("如 2026-03-05、2026年3月5日"),
     N_("多个用顿号分隔，如 警告、罚款"),
     N_("数字，如 0.5；无罚款输入 0"),
     *(N_("轻微"), N_("一般"), N_("严重"), N_("简易程序"), N_("一般程序")),
-    N_("（未登记主体）"),
 )
 
 
@@ -76,76 +71,6 @@ def _fact_name(ctx: Ctx, fact: corrections.Fact) -> str:
     return fact.en if ctx.lang == "en" else fact.zh
 
 
-def _subject_name(ctx: Ctx, item: QueueItem) -> str:
-    """The stand-in for an unregistered code is workflows' Chinese; a registered name is data."""
-    return translate(item.subject.name, ctx.lang) if item.subject.id is None else item.subject.name
-
-
-async def _ref_and_asked(ctx: Ctx, item: QueueItem) -> tuple[str, str]:
-    """How the item is named and what it asks. workflows/staff.queue words both in Chinese (the staff digest
-    shows them too); in another language they are worded here from the item's row."""
-    if ctx.lang == SOURCE_LANG:
-        return item.ref, item.asked
-    row, _ = await staff_rules.load_item(ctx.session, item.kind, item.item_id)
-    ref = item.ref
-    if item.kind == "repair":
-        record = await ctx.session.get(CreditRecord, row.record_id)
-        no = record.decision_no if record else ""
-        asked = ctx._("信用修复：{no}（{status}）", no=no, status=status_label(row.status, ctx.lang))
-    elif item.kind == "objection":
-        reason = translate(row.reason, ctx.lang)
-        asked = ctx._("异议（{reason}）：{description}", reason=reason, description=row.description[:40])
-    elif item.kind == follow_up.RECTIFICATION:
-        iv = await ctx.session.get(Interview, row.ref_id)
-        when = f"{to_local(iv.scheduled_at):%Y-%m-%d %H:%M}" if iv else "—"
-        asked = ctx._("约谈整改情况：{when} 的约谈", when=when)
-    elif item.kind == follow_up.TOLERANCE:
-        c = await ctx.session.get(Commitment, row.ref_id)
-        asked = ctx._(
-            "容缺补齐材料：承诺 {code}，{materials}（补齐期限 {due}）",
-            code=c.code if c else "",
-            materials=(c.missing_materials or "") if c else "",
-            due=c.materials_due if c else "—",
-        )
-    elif item.kind == "commitment":
-        asked = ctx._("容缺承诺履行核查：{materials}", materials=row.missing_materials)
-        if row.materials_received_on:
-            asked += ctx._("（材料已于 {day} 收到）", day=row.materials_received_on)
-    elif item.kind == "fulfilment":
-        record = await ctx.session.get(CreditRecord, row.record_id)
-        asked = ctx._(
-            "履行申报：{no}（{method}，{day}）",
-            no=record.decision_no if record else "",
-            method=translate(row.method, ctx.lang),
-            day=row.fulfilled_on,
-        )
-    elif item.kind == staff_rules.PUBLICATION:
-        ref = row.decision_no or ctx._("{day} 的处罚决定", day=row.decision_date)
-        asked = ctx._(
-            "双公示：行政处罚信息须于 {due} 前公示（决定日期 {day}）", due=item.due_on, day=row.decision_date
-        )
-    elif item.kind == "binding":
-        ref = ctx._("绑定申请（{time:%m-%d %H:%M}）", time=row.created_at.astimezone(SHANGHAI))
-        asked = _binding_text(ctx, row)
-    else:
-        asked = item.asked
-    return ref, asked
-
-
-def _binding_text(ctx: Ctx, req: BindingRequest) -> str:
-    """workflows.staff.binding_request_text in the chat's language: what was typed, and who typed it."""
-    typed = mask_id_number(req.typed_code) if req.typed_code[:17].isdigit() else req.typed_code
-    who = ctx._("（聊天昵称：{name}）", name=req.requester_name) if req.requester_name else ""
-    registered = "" if req.subject_id is not None else ctx._("；该代码尚未登记")
-    return ctx._(
-        "绑定申请：{applicant}{who}；输入的代码：{code}{registered}",
-        applicant=req.applicant,
-        who=who,
-        code=typed or "—",
-        registered=registered,
-    )
-
-
 @registry.action("staff.queue")
 async def show_queue(ctx: Ctx, _: dict) -> None:
     staff = require(ctx.identity.staff, "queue.view")
@@ -157,14 +82,13 @@ async def show_queue(ctx: Ctx, _: dict) -> None:
     lines = [ctx._("📥 待办（{count} 项，按紧急程度排序）", count=len(items))]
     buttons = []
     for n, item in enumerate(items[:10], 1):
-        ref, asked = await _ref_and_asked(ctx, item)
         lines.append(
             ctx._(
                 "{n}. {ref} · {name}\n   {asked}{flag}\n   期限：{due}",
                 n=n,
-                ref=ref,
-                name=_subject_name(ctx, item),
-                asked=asked,
+                ref=item.ref_in(ctx.lang),
+                name=item.subject_name(ctx.lang),
+                asked=item.asked_in(ctx.lang),
                 flag=ctx._("（有待审核提议）") if item.proposal else "",
                 due=_due_text(ctx, item),
             )
@@ -200,10 +124,6 @@ def _status(ctx: Ctx, kind: str, row: Any) -> str:
     return status_label(row.status, ctx.lang)
 
 
-def _decision_label(ctx: Ctx, kind: str, action: str) -> str:
-    return translate(DECISIONS[kind][action], ctx.lang)
-
-
 @registry.action("staff.item")
 async def show_item(ctx: Ctx, payload: dict) -> None:
     kind, item_id = payload["kind"], int(payload["item_id"])
@@ -211,13 +131,12 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
     staff = ctx.identity.staff
     row, _ = await staff_rules.load_item(ctx.session, kind, item_id)
     code = item.subject.uscc or item.subject.department
-    ref, asked = await _ref_and_asked(ctx, item)
-    name = _subject_name(ctx, item)
+    ref, name = item.ref_in(ctx.lang), item.subject_name(ctx.lang)
     lines = [
         ctx._("{ref} · {name}（{code}）", ref=ref, name=name, code=code)
         if code
         else ctx._("{ref} · {name}", ref=ref, name=name),
-        asked,
+        item.asked_in(ctx.lang),
         ctx._("期限：{due}", due=_due_text(ctx, item)),
     ]
     if kind == "repair":
@@ -239,7 +158,7 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
         lines.append(
             ctx._(
                 "理由：{reason}\n说明：{description}",
-                reason=translate(row.reason, ctx.lang),
+                reason=in_lang(ctx, row.reason, rules.OBJECTION_REASONS_EN.get(row.reason, row.reason)),
                 description=row.description,
             )
         )
@@ -268,7 +187,9 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
             )
         lines.append(
             ctx._(
-                "申报：{method}，履行日期 {day}", method=translate(row.method, ctx.lang), day=row.fulfilled_on
+                "申报：{method}，履行日期 {day}",
+                method=in_lang(ctx, row.method, rules.FULFILMENT_METHODS_EN.get(row.method, row.method)),
+                day=row.fulfilled_on,
             )
             + (ctx._("；说明：{note}", note=row.note) if row.note else "")
         )
@@ -311,7 +232,7 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
             ctx._(
                 "\n提议：{by} 提议「{action}」",
                 by=p["by_name"],
-                action=_decision_label(ctx, kind, p["action"]),
+                action=decision_label(kind, p["action"], ctx.lang),
             )
             + (ctx._("（{text}）", text=p["reason"]) if p.get("reason") else "")
         )
@@ -343,7 +264,7 @@ async def show_item(ctx: Ctx, payload: dict) -> None:
         rows.append(
             [
                 ctx.button(
-                    _decision_label(ctx, kind, a),
+                    decision_label(kind, a, ctx.lang),
                     "staff.decide",
                     kind=kind,
                     item_id=item_id,
@@ -443,18 +364,6 @@ async def on_reason(ctx: Ctx, text: str) -> None:
     await _execute(ctx, dict(ctx.state.data), text)
 
 
-def _result_text(ctx: Ctx, result: staff_rules.DecisionResult, kind: str, action: str | None) -> str:
-    """What happened: workflows/staff.decide says it in Chinese; in another language it is said here."""
-    if ctx.lang == SOURCE_LANG or action is None:
-        return result.text
-    label = _decision_label(ctx, kind, action)
-    if not result.done:
-        return ctx._("已提议「{action}」，等待审核人员确认。", action=label)
-    if DECISIONS[kind][action].startswith("已"):  # not UI: how workflows/staff.decide words 已公示
-        return ctx._("已标记为「{action}」。", action=label)
-    return ctx._("已{action}。", action=label)
-
-
 async def _execute(ctx: Ctx, data: dict, reason: str, **extra: object) -> None:
     staff = require(ctx.identity.staff, "decide.propose")
     result = await staff_rules.decide(
@@ -472,16 +381,15 @@ async def _execute(ctx: Ctx, data: dict, reason: str, **extra: object) -> None:
     )  # type: ignore[arg-type]
     ctx.goto("menu")
     tail = translate(TOLD.get(data["kind"], N_("申请人将收到通知。")), ctx.lang) if result.done else ""
-    text = _result_text(ctx, result, data["kind"], data["action"])
-    ctx.say(f"✅ {text}{tail}", [[ctx.button(ctx._("⬅️ 待办"), "staff.queue"), *menu_row(ctx)]])
+    ctx.say(
+        f"✅ {result.text_in(ctx.lang)}{tail}", [[ctx.button(ctx._("⬅️ 待办"), "staff.queue"), *menu_row(ctx)]]
+    )
 
 
 @registry.action("staff.proposal")
 async def on_proposal(ctx: Ctx, payload: dict) -> None:
     staff = require(ctx.identity.staff, "decide.final")
     kind, item_id, approve = payload["kind"], int(payload["item_id"]), bool(payload["approve"])
-    row, _ = await staff_rules.load_item(ctx.session, kind, item_id)
-    proposed = (row.draft.get("proposal") or {}).get("action")  # what an approval decides, for the wording
     result = await staff_rules.review_proposal(
         ctx.session,
         kind,
@@ -493,11 +401,7 @@ async def on_proposal(ctx: Ctx, payload: dict) -> None:
         now=utc_now(ctx.services.clock),
         calendar=ctx.services.calendar,
     )
-    if not approve:
-        text = ctx._("已驳回该提议，事项退回待办。") if ctx.lang != SOURCE_LANG else result.text
-    else:
-        text = _result_text(ctx, result, kind, proposed)
-    ctx.say(f"✅ {text}", [[ctx.button(ctx._("⬅️ 待办"), "staff.queue"), *menu_row(ctx)]])
+    ctx.say(f"✅ {result.text_in(ctx.lang)}", [[ctx.button(ctx._("⬅️ 待办"), "staff.queue"), *menu_row(ctx)]])
 
 
 # -- 更正 --------------------------------------------------------------------------------------------

@@ -141,7 +141,8 @@ def _check(ctx: Ctx, key: str, text: str) -> str:
         try:
             return reg.check_first_issued(parse_date(text), ctx.today).isoformat()
         except ValueError as err:
-            raise UserError(ctx._("初次领证日期：{error}", error=err)) from None
+            reason = err.text(ctx.lang) if isinstance(err, UserError) else str(err)
+            raise UserError(ctx._("初次领证日期：{error}", error=reason)) from None
     if key == "name":
         return reg.check_name(text)
     return reg.check_short_text(text, LABELS[key], translate(LABELS[key], "en"))

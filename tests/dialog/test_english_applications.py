@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import re
 
+from babel.messages.pofile import read_po
 from sqlmodel import select
 
 from bot.app import App
-from bot.dialogs import commitment, fulfilment, objection
-from bot.i18n import translate
-from models import BindingCode, ButtonToken, CreditRecord, Subject
+from bot.dialogs import objection
+from bot.i18n import LOCALE_DIR
+from models import BindingCode, ButtonToken, CommitmentKind, CreditRecord, Subject
 from tests.support.chat import JPEG, PDF, ChatUser, upload
-from workflows import rules
-from workflows.commitments import COMMITMENT_TYPES, FULFILMENT_LABELS
+from tests.unit.test_workflow_words_english import workflow_words
+from workflows.commitments import COMMITMENT_TYPES
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -63,8 +64,10 @@ async def test_a_tolerance_commitment_in_english(demo: App) -> None:
     await user.press("✍️")
     assert "choose a type" in user.text
     assert_english(user)
-    await user.press("Acceptance with missing materials")
-    assert "What it means:" in user.text and "If you break it:" in user.text
+    tolerance = COMMITMENT_TYPES[CommitmentKind.TOLERANCE]
+    await user.press(tolerance.name_en)
+    assert f"What it means: {tolerance.meaning_en}" in user.text
+    assert f"If you break it: {tolerance.breach_en}" in user.text
     assert_english(user)
     await user.press("Continue")
     assert_english(user)
@@ -81,6 +84,7 @@ async def test_a_tolerance_commitment_in_english(demo: App) -> None:
     assert_english(user, *data, "体检证明")
     await user.press("My commitments")
     assert "Acceptance with missing materials" in user.text and "missing materials due by" in user.text
+    assert "Renewal of a professional qualification certificate" in user.text and "to be decided" in user.text
     assert_english(user, *data)
     await user.press("Hand in materials")  # follow_up.py: what is owed, and how to hand it in
     assert "Missing materials · commitment 370400" in user.text
@@ -92,14 +96,22 @@ async def test_a_tolerance_commitment_in_english(demo: App) -> None:
     assert_english(user)
 
 
+async def test_a_barred_enterprise_is_told_why_in_english(demo: App) -> None:
+    user, data, _ = await _english(demo, "ENTC2468", "c")  # on the serious dishonesty list
+    await user.press("✍️")
+    assert "unavailable because you have an unrepaired serious dishonesty record (" in user.text
+    assert "Acceptance with missing materials" not in [b.label for b in user.buttons]
+    assert_english(user, *data)
+
+
 async def test_a_repair_application_in_english(demo: App) -> None:
     user, data, records = await _english(demo, "ENTA2468", "a")
     await user.press("📋")
     [record] = [r for r in records if "0412号" in (r.decision_no or "")]  # 一般, fulfilled, 190 days old
     await _press_action(demo, user, "records.detail", record_id=record.id)
     await _press_action(demo, user, "repair.start", record_id=record.id)
-    assert "You can apply" in user.text and "Step 1 of 3" in user.text
-    assert_english(user, *data, "令36号")  # the regulation's number, like a decision number
+    assert "You can apply (procedure under NDRC Order 36 (2025))" in user.text and "Step 1 of 3" in user.text
+    assert_english(user, *data)
     await user.send("here is the receipt")
     assert "This step needs a file (PDF, JPG, PNG" in user.text
     assert_english(user)
@@ -156,16 +168,28 @@ def _timeline(user: ChatUser) -> list[str]:
     return [line for line in user.text.split("\n") if line.startswith("· ")]
 
 
-def test_the_chinese_only_words_of_workflows_shown_here_have_english() -> None:
-    """The copies marked in the dialogs (WORKFLOW_WORDS) still match workflows/ and are translated."""
-    shown = [
-        *(text for t in COMMITMENT_TYPES.values() for text in (t.meaning, t.obligation, t.breach)),
-        *(m.name for m in rules.COMMITMENT_MATTERS),
-        *FULFILMENT_LABELS.values(),
-        *rules.OBJECTION_REASONS,
-        *rules.FULFILMENT_METHODS,
+# The dialogs that show words of workflows/ in English: none of them copies such a word into its catalog.
+DIALOGS = ("commitment", "objection", "repair", "fulfilment", "follow_up", "common", "records", "assessment")
+
+
+def _catalog(name: str) -> dict[str, str]:
+    path = LOCALE_DIR / "en" / "LC_MESSAGES" / f"{name}.po"
+    with path.open("rb") as po:
+        return {str(m.id): str(m.string) for m in read_po(po, locale="en") if m.id}
+
+
+def test_the_words_of_workflows_shown_here_take_their_english_from_workflows() -> None:
+    """The dialogs show the English that workflows/ carry (CommitmentType.meaning_en, Matter.name_en,
+    rules.OBJECTION_REASONS_EN, …), not copies in their catalogs that could drift from it; a catalog that
+    still holds a copy (another module's, for now) translates it as workflows/ do."""
+    words = dict(workflow_words())
+    copied = {name: sorted(set(_catalog(name)) & set(words)) for name in DIALOGS}
+    assert {name: found for name, found in copied.items() if found} == {}
+    drifted = [
+        f"{path.stem}: {zh!r} → {en!r}, workflows/ say {words[zh]!r}"
+        for path in sorted((LOCALE_DIR / "en" / "LC_MESSAGES").glob("*.po"))
+        for zh, en in _catalog(path.stem).items()
+        if zh in words and en and en != words[zh]
     ]
-    marked = {*commitment.WORKFLOW_WORDS, *objection.WORKFLOW_WORDS, *fulfilment.WORKFLOW_WORDS}
-    assert [w for w in shown if w not in marked] == []
-    assert [w for w in shown if CJK.search(translate(w, "en"))] == []
+    assert drifted == []
     assert set(objection.OUTCOME_LINES) == {"更正", "维持"}  # as workflows/objections.decide stores them

@@ -16,7 +16,6 @@ from tests.support.chat import ChatUser, staff_chat
 from tests.support.english import assert_english
 from workflows import corrections, lookup, rules
 from workflows.commitments import FULFILMENT_LABELS
-from workflows.staff import DECISIONS
 
 CJK = re.compile(r"[\u4e00-\u9fff]+")
 TYPED = (
@@ -27,8 +26,8 @@ TYPED = (
 EXAMPLE = "枣交罚〔2026〕1234号"  # the decision number the prompt shows as an example
 
 
-async def _assert_english(app: App, user: ChatUser) -> None:
-    await assert_english(app, user, *TYPED, EXAMPLE)
+async def _assert_english(app: App, user: ChatUser, *typed: str) -> None:
+    await assert_english(app, user, *TYPED, EXAMPLE, *typed)
 
 
 async def _in_english(app: App, name: str, role: StaffRole, chat: str) -> ChatUser:
@@ -115,10 +114,10 @@ async def test_lookup_and_penalty_entry_in_english(demo: App) -> None:
 
 
 def test_the_chinese_only_words_of_workflows_are_in_the_catalog() -> None:
-    """staff.DECISIONS, the commitment states, the correction hints and choices, the credit classes and the
-    supervision measures come from workflows/ in Chinese: each must have an English translation."""
+    """The commitment states, the correction hints and choices, the credit classes and the supervision
+    measures come from workflows/ in Chinese: each must have an English translation. (workflows/staff.py
+    gives its own words in both languages: tests/unit/test_staff_words.py.)"""
     words = {
-        *(label for labels in DECISIONS.values() for label in labels.values()),
         *FULFILMENT_LABELS.values(),
         *(f.hint for f in corrections.FACTS.values() if f.hint),
         *(c for f in corrections.FACTS.values() for c in f.choices if CJK.search(c)),
@@ -131,3 +130,51 @@ def test_the_chinese_only_words_of_workflows_are_in_the_catalog() -> None:
     }
     untranslated = sorted(w for w in words if translate(w, "en") == w)
     assert untranslated == []
+
+
+async def test_binding_requests_and_a_publication_in_the_queue_in_english(demo: App) -> None:
+    """The queue words every kind in English from workflows/staff.py: a binding request (with the stand-in
+    for a code nobody registered) and a penalty waiting for 双公示, and what deciding them says."""
+    typed = ("王五 驾驶员本人", "赵六 经理")  # applicants as they typed themselves
+    for chat, code, applicant in (
+        ("s1", "370403199002284525", typed[0]),
+        ("s2", "91110000MA01ABCD1M", typed[1]),
+    ):
+        asker = ChatUser(demo.engine, chat)
+        await asker.send("/start")
+        await asker.press("申请绑定")
+        await asker.send(code)
+        await asker.send(applicant)
+    clerk = await _in_english(demo, "科员", StaffRole.HANDLER, "clerk")
+    await clerk.press("Look up")
+    await clerk.send("91370402MA3C4K7D2E")
+    await clerk.press("Enter penalty")
+    await clerk.send("枣交罚〔2026〕1300号")
+    await clerk.send("2026-11-20")
+    await clerk.press("Warning")
+    await clerk.send("0")
+    await clerk.send("超限运输")
+    await clerk.press("Confirm")
+    admin = ChatUser(demo.engine, "admin", channel="console")
+    await admin.send("/lang en")
+    await admin.send("/menu")
+    await admin.press("To do")
+    assert (
+        "Dual publicity: publish the administrative penalty by 2026-12-01 (decided 2026-11-20)" in admin.text
+    )
+    assert f"Binding request: {typed[0]}; code typed: 370***********4525" in admin.text
+    assert f"(unregistered subject)\n   Binding request: {typed[1]}; code typed: 91110000MA01ABCD1M; " in (
+        admin.text
+    )
+    await _assert_english(demo, admin, *typed)
+    await admin.press("Open 1")
+    assert admin.text.startswith("枣交罚〔2026〕1300号 · ") and admin.button("Published")
+    await admin.press("Published")
+    assert admin.text.startswith("✅ Marked “Published”. The dual publicity reminders")
+    await admin.press("To do")
+    await admin.press("Open 2")
+    assert "(unregistered subject)" in admin.text and admin.button("Approve binding")
+    await _assert_english(demo, admin, *typed)
+    await admin.press("Refuse")
+    await admin.send("未登记的代码")
+    assert admin.text.startswith("✅ Decision recorded: “Refuse”. The applicant will be told.")

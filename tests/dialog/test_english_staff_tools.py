@@ -1,14 +1,16 @@
-"""An admin who chose English (/lang en) sees the staff tools in English (issue #9): 数据管理, registering
-a subject, binding codes, staff accounts and interviews show no Chinese but data values (names,
-departments, stored categories, the reason as typed)."""
+"""An admin who chose English (/lang en) sees the staff tools in English (issue #9): 数据管理 (an import
+checked, refused and done, the monthly lists), registering a subject, binding codes, staff accounts and
+interviews show no Chinese but data values (names, departments, stored categories, the reason as typed,
+the headers of the file sent)."""
 
 from __future__ import annotations
 
 import re
 
 from bot.app import App
-from tests.support.chat import ChatUser
+from tests.support.chat import ChatUser, upload
 from tests.support.english import assert_english
+from tests.unit.test_imports_penalties import csv_bytes, row
 
 CJK = re.compile(r"[\u4e00-\u9fff]+")
 NEW_FIRM = "滕州市通达运输有限公司"
@@ -45,6 +47,45 @@ async def test_data_menu_templates_and_monthly_lists_in_english(demo: App) -> No
     await admin.press("📦")
     await admin.press("📊")
     assert "📊 Monthly lists: choose a month" in admin.text and admin.button("2026-11")
+    await _assert_english(demo, admin)
+
+
+async def test_an_import_check_with_a_bad_row_and_the_monthly_summary_in_english(demo: App) -> None:
+    admin = await _admin_in_english(demo)
+    good = row(**{"行政处罚决定书文号": "枣交罚〔2026〕0901号"})
+    bad = row(**{"行政处罚决定书文号": "枣交罚〔2026〕0902号", "处罚决定日期": "2026-13-40"})
+    headers = list(good)  # the file's own headers: data, as the bureau wrote them
+    await admin.press("📦")
+    await admin.press("📤")
+    await admin.press("Administrative penalties")
+    await admin.send_file(upload("penalties.csv", csv_bytes([good, bad])))
+    assert "Administrative penalties import check: penalties.csv, 2 rows: 1 problem found" in admin.text
+    assert "Problems (the first 1; all of them are in the errors file):" in admin.text
+    assert "· Row 3 [处罚决定日期] “2026-13-40”: No such date: 2026-13-40" in admin.text
+    assert admin.last.replies[-1].document.file_name == "penalties.errors.csv"  # type: ignore[union-attr]
+    await assert_english(demo, admin, *headers, "枣交罚〔2026〕0902号")
+
+    bad["处罚决定日期"] = "2026-05-21"
+    await admin.send_file(upload("penalties.errors.csv", csv_bytes([good, bad])))
+    assert (
+        "import check: penalties.errors.csv, 2 rows: would add 2, update 0, leave 0 unchanged." in admin.text
+    )
+    assert "Check passed; nothing written yet." in admin.text
+    await _assert_english(demo, admin)
+    await admin.press("✅ Import")
+    assert (
+        "✅ Administrative penalties import: penalties.errors.csv, 2 rows: 2 added, 0 updated" in admin.text
+    )
+    await _assert_english(demo, admin)
+
+    await admin.send("/menu")
+    await admin.press("📦")
+    await admin.press("📊")
+    await admin.press("2026-11")
+    assert admin.text.startswith("Monthly lists of credit work, 2026-11\nSubjects list: trust rewards ")
+    assert "Deadlines: closed on time " in admin.text
+    names = [r.document.file_name for r in admin.last.replies if r.document]
+    assert names == ["credit-work-monthly-lists_2026-11.xlsx", "credit-work-results_2026-11.png"]
     await _assert_english(demo, admin)
 
 

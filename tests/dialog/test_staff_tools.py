@@ -42,7 +42,7 @@ async def test_penalty_entry_serves_notices_and_opens_the_publication_deadline(d
     await staff.press("录入处罚")
     await staff.send("枣交罚〔2026〕1300号")
     await staff.send("2026-13-40")
-    assert "格式不对" in staff.text
+    assert "日期不存在" in staff.text  # refused with the reason, the step stays
     await staff.send("2026/11/20")  # as people write it
     await staff.send("罚款")
     assert "请点按钮选择处罚类别" in staff.text

@@ -1,7 +1,7 @@
 """Interpreting spreadsheet cells: text, dates, amounts and header names as bureaus really type them.
 
-Pure functions. A value that cannot be read raises ValueError with a short Chinese reason, which the
-import shows to staff next to the row and column.
+Pure functions. A value that cannot be read raises CellError (a ValueError) with a short reason in Chinese
+and in English, which the import shows to staff next to the row and column.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from openpyxl.utils.datetime import from_excel
 
 from workflows.clock import to_local
+from workflows.errors import UserError
 
 # Excel keeps 15 significant digits; a float read from a cell is shown to staff (and meant) at that precision.
 EXCEL_DIGITS = 15
@@ -38,6 +39,11 @@ _DATE_PATTERNS = (
 _SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 1,234,567.89
+
+
+class CellError(UserError, ValueError):
+    """A cell that cannot be read, with its reason in Chinese (str(), the errors file) and English (a chat
+    in English). A ValueError too: callers that read a typed value catch it as one."""
 
 
 def _edge(ch: str) -> bool:
@@ -103,7 +109,7 @@ def parse_decimal(value: Any, *, places: int = 6) -> Decimal | None:
     exponent = number.as_tuple().exponent
     assert isinstance(exponent, int)  # finite: checked in _to_decimal
     if -exponent > places:
-        raise ValueError(f"小数位数不能超过{places}位")
+        raise CellError(f"小数位数不能超过{places}位", f"At most {places} decimal places")
     if exponent > 0:
         number = number.quantize(Decimal(1))  # 1E+2 → 100: str() must not use exponent notation
     return number
@@ -117,7 +123,7 @@ def parse_int(value: Any) -> int | None:
     if number is None:
         return None
     if number != number.to_integral_value():
-        raise ValueError("应为整数")
+        raise CellError("应为整数", "Must be a whole number")
     return int(number)
 
 
@@ -152,16 +158,16 @@ def _shown(text: str) -> str:
 
 def _to_decimal(value: Any) -> Decimal | None:
     if isinstance(value, bool):
-        raise ValueError(f"不是数字：{cell_text(value)}")
+        raise _not_a_number(cell_text(value))
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"不是数字：{value}")
+            raise _not_a_number(str(value))
         return _float_decimal(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValueError(f"不是数字：{value}")
+            raise _not_a_number(str(value))
         return value
     text = cell_text(value)
     if not text:
@@ -170,11 +176,11 @@ def _to_decimal(value: Any) -> Decimal | None:
     if _GROUPED.fullmatch(plain):
         plain = plain.replace(",", "")
     if not _NUMBER.fullmatch(plain):
-        raise ValueError(f"不是数字：{_shown(text)}")
+        raise _not_a_number(_shown(text))
     try:
         return Decimal(plain)
     except InvalidOperation:  # the pattern should make this unreachable; say so to staff anyway
-        raise ValueError(f"不是数字：{_shown(text)}") from None
+        raise _not_a_number(_shown(text)) from None
 
 
 def _parse_moment(value: Any, kind: str) -> datetime:
@@ -185,7 +191,7 @@ def _parse_moment(value: Any, kind: str) -> datetime:
         return _from_serial(float(value))
     text = cell_text(value).translate(_FULL_WIDTH)
     if not text:
-        raise ValueError("不能为空")
+        raise CellError("不能为空", "Must not be empty")
     if _SERIAL.fullmatch(text) and SERIAL_MIN <= float(text) <= SERIAL_MAX:
         return _from_serial(float(text))  # a date cell that came through CSV or a text column as its serial
     for pattern in _DATE_PATTERNS:
@@ -207,16 +213,27 @@ def _build(match: re.Match[str], kind: str) -> datetime:
     try:
         day_part = date(year, month, day)
     except ValueError:
-        raise ValueError(f"日期不存在：{year}年{month}月{day}日") from None
+        raise CellError(
+            f"日期不存在：{year}年{month}月{day}日", f"No such date: {year}-{month:02d}-{day:02d}"
+        ) from None
     if match["h"] is None:
         return datetime.combine(day_part, time(0, 0))
     hour, minute, second = int(match["h"]), int(match["mi"]), int(match["s"] or 0)
     try:
         return datetime.combine(day_part, time(hour, minute, second))
     except ValueError:
-        raise ValueError(f"时间不存在：{hour}:{minute:02d}:{second:02d}") from None
+        moment = f"{hour}:{minute:02d}:{second:02d}"
+        raise CellError(f"时间不存在：{moment}", f"No such time: {moment}") from None
 
 
-def _unreadable(text: str, kind: str) -> ValueError:
-    example = "2026-03-05" if kind == "日期" else "2026-03-05 14:30"
-    return ValueError(f"无法识别的{kind}“{_shown(text)}”，请使用 {example} 这样的格式")
+def _not_a_number(shown: str) -> CellError:
+    return CellError(f"不是数字：{shown}", f"Not a number: {shown}")
+
+
+def _unreadable(text: str, kind: str) -> CellError:
+    day = kind == "日期"
+    example = "2026-03-05" if day else "2026-03-05 14:30"
+    return CellError(
+        f"无法识别的{kind}“{_shown(text)}”，请使用 {example} 这样的格式",
+        f"Unreadable {'date' if day else 'time'} “{_shown(text)}”: use a format such as {example}",
+    )

@@ -29,12 +29,28 @@ def detect_kind(headers: list[str]) -> ImportKind | None:
     return best[1] if best else None
 
 
+def kind_label(kind: ImportKind, lang: str = "zh") -> str:
+    return kind.label_en if lang == "en" else kind.label
+
+
 def kind_named(name: str) -> ImportKind:
     from workflows.errors import UserError
 
     if name not in KINDS:
-        raise UserError(f"未知的导入类型 {name}，可用：{'、'.join(KINDS)}。")
+        raise UserError(
+            f"未知的导入类型 {name}，可用：{'、'.join(KINDS)}。",
+            f"Unknown import kind {name}; available: {', '.join(KINDS)}.",
+        )
     return KINDS[name]
 
 
-__all__ = ["KINDS", "ImportKind", "ImportResult", "Problem", "detect_kind", "kind_named", "run_import"]
+__all__ = [
+    "KINDS",
+    "ImportKind",
+    "ImportResult",
+    "Problem",
+    "detect_kind",
+    "kind_label",
+    "kind_named",
+    "run_import",
+]

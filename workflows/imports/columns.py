@@ -1,6 +1,6 @@
 """Columns of an import: the header people write (and its common variants), whether it is required, how a
-cell is read, and what the template says about it. Cell readers raise ValueError or UserError with a
-Chinese reason; the runner reports it with the row, the header and the value."""
+cell is read, and what the template says about it. Cell readers raise CellError or UserError with the
+reason in Chinese and English; the runner reports it with the row, the header and the value."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from typing import Any
 
 from models import SUBJECT_CATEGORIES, Severity
 from workflows import rules
-from workflows.dataio.values import cell_text, normalise_header, parse_date, parse_decimal, parse_int
+from workflows.dataio.values import (
+    CellError,
+    cell_text,
+    normalise_header,
+    parse_date,
+    parse_decimal,
+    parse_int,
+)
 from workflows.dataio.write import TemplateColumn
 from workflows.errors import UserError
 from workflows.validation import validate_id_number, validate_qualification_cert, validate_uscc
@@ -86,7 +93,9 @@ def text(max_len: int) -> Reader:
     def read(value: Any, _today: date) -> str:
         out = cell_text(value)
         if len(out) > max_len:
-            raise ValueError(f"超过 {max_len} 字（{len(out)} 字）")
+            raise CellError(
+                f"超过 {max_len} 字（{len(out)} 字）", f"Longer than {max_len} characters ({len(out)})"
+            )
         return out
 
     read.free_text = True  # type: ignore[attr-defined]
@@ -105,6 +114,13 @@ def cert_number(value: Any, today: date) -> str:
     return validate_qualification_cert(cell_text(value), today=today)[0]
 
 
+# A deduction or a cycle is never attached to a driver by a guess (reported by both kinds).
+NO_SUCH_DRIVER = (
+    "主体库中没有该从业资格证号的驾驶员，请先导入主体",
+    "No driver in the registry has this qualification certificate: import the subjects first",
+)
+
+
 def any_date(value: Any, _today: date) -> date:
     return parse_date(value)
 
@@ -112,7 +128,7 @@ def any_date(value: Any, _today: date) -> date:
 def past_date(value: Any, today: date) -> date:
     day = parse_date(value)
     if day > today:
-        raise ValueError(f"日期 {day} 晚于今天（{today}）")
+        raise CellError(f"日期 {day} 晚于今天（{today}）", f"The date {day} is after today ({today})")
     return day
 
 
@@ -122,14 +138,14 @@ def amount(value: Any, _today: date) -> float | None:
     if number is None:
         return None
     if number < 0:
-        raise ValueError("金额不能为负数")
+        raise CellError("金额不能为负数", "An amount cannot be negative")
     return float(number)
 
 
 def count(value: Any, _today: date) -> int | None:
     number = parse_int(value)
     if number is not None and number < 0:
-        raise ValueError("不能为负数")
+        raise CellError("不能为负数", "Cannot be negative")
     return number
 
 
@@ -138,7 +154,7 @@ def one_of(allowed: Sequence[str], aliases: dict[str, str] | None = None) -> Rea
         out = cell_text(value)
         out = (aliases or {}).get(out, out)
         if out not in allowed:
-            raise ValueError(f"应为 {'、'.join(allowed)} 之一")
+            raise CellError(f"应为 {'、'.join(allowed)} 之一", f"Must be one of {', '.join(allowed)}")
         return out
 
     return read
@@ -160,11 +176,15 @@ def penalty_types(value: Any, _today: date) -> str:
         name = rules.PENALTY_TYPE_CODES.get(part.zfill(2)) if part.isdigit() else None
         name = name or rules.PENALTY_TYPE_ALIASES.get(part, part)
         if name not in _CANONICAL_TYPES:
-            raise ValueError(f"未知的处罚类别“{part}”，应为 {'、'.join(_CANONICAL_TYPES)} 或两位代码 01–14")
+            raise CellError(
+                f"未知的处罚类别“{part}”，应为 {'、'.join(_CANONICAL_TYPES)} 或两位代码 01–14",
+                f"Unknown penalty type “{part}”: use one of {', '.join(_CANONICAL_TYPES)} or a two-digit "
+                "code 01–14",
+            )
         if name not in out:
             out.append(name)
     if not out:
-        raise ValueError("不能为空")
+        raise CellError("不能为空", "Must not be empty")
     return rules.PENALTY_TYPE_JOINER.join(out)
 
 
@@ -172,7 +192,9 @@ def procedure(value: Any, _today: date) -> str:
     raw = cell_text(value)
     out = rules.PROCEDURE_CODES.get(raw.zfill(2) if raw.isdigit() else raw, raw)
     if out not in ("简易", "一般"):
-        raise ValueError("应为 简易程序 或 一般程序（或代码 01、02）")
+        raise CellError(
+            "应为 简易程序 或 一般程序（或代码 01、02）", "Must be 简易程序 or 一般程序 (or the code 01, 02)"
+        )
     return out
 
 
@@ -183,10 +205,10 @@ SEVERITY_LABELS = {v: k for k, v in SEVERITY_NAMES.items()}
 def severity(value: Any, _today: date) -> Severity:
     raw = cell_text(value).removesuffix("失信")
     if raw not in SEVERITY_NAMES:
-        raise ValueError("应为 轻微、一般 或 严重")
+        raise CellError("应为 轻微、一般 或 严重", "Must be 轻微, 一般 or 严重 (minor, general, serious)")
     return SEVERITY_NAMES[raw]
 
 
-def reason_of(err: Exception) -> str:
-    """The Chinese reason of a reader's refusal."""
-    return err.zh if isinstance(err, UserError) else str(err)
+def reason_of(err: Exception) -> tuple[str, str]:
+    """A reader's refusal as (Chinese, English) (a CellError is a UserError too)."""
+    return (err.zh, err.en) if isinstance(err, UserError) else (str(err), str(err))

@@ -59,13 +59,16 @@ COLUMNS: tuple[Column, ...] = (
 class FulfilmentImport:
     name = "fulfilment"
     label = "履行情况"
+    label_en = "Fulfilment"
     columns = COLUMNS
     key_column = "decision_no"
 
     def key(self, row: Row) -> tuple[str, ...]:
         return (row.values["decision_no"], row.values["code"] or "")
 
-    def key_text(self, row: Row) -> str:
+    def key_text(self, row: Row, lang: str = "zh") -> str:
+        if lang == "en":
+            return f"decision number {row.values['decision_no']}"
         return f"决定书文号 {row.values['decision_no']}"
 
     def check(self, row: Row, job: Checker) -> None:
@@ -102,7 +105,7 @@ class FulfilmentImport:
                     calendar=job.calendar,
                 )
             except UserError as err:
-                job.problem(row, "fulfilled_on", err.zh)
+                job.refused(row, "fulfilled_on", err)
                 continue
             if written is None:
                 job.counts.unchanged += 1
@@ -122,9 +125,15 @@ class FulfilmentImport:
                 row,
                 "decision_no",
                 "没有找到该决定书文号" + ("与相对人代码" if code else "") + "对应的处罚记录",
+                "No penalty record has this decision number" + (" and party code" if code else ""),
             )
             return None
         if len(matches) > 1:
-            job.problem(row, "code", "该文号对应多个行政相对人，请填写行政相对人代码")
+            job.problem(
+                row,
+                "code",
+                "该文号对应多个行政相对人，请填写行政相对人代码",
+                "This decision number has several parties: give the party's code",
+            )
             return None
         return matches[0][0]

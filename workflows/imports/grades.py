@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlmodel import col
 
 from models import AssessmentCycle, CreditRecord, RecordKind, RecordStatus, Severity, Subject, SubjectKind
+from workflows.dataio.values import CellError
 from workflows.imports import columns as c
 from workflows.imports.bulk import insert_rows
 from workflows.imports.columns import Column
@@ -26,14 +27,19 @@ ENTERPRISE_SCORE_MAX = 1000  # §13: the 1000-point sheet [S]
 def year(value: Any, today: date) -> int:
     number = c.count(value, today)
     if number is None or not 2000 <= number <= today.year:
-        raise ValueError(f"考核年度应为 2000–{today.year} 之间的年份")
+        raise CellError(
+            f"考核年度应为 2000–{today.year} 之间的年份",
+            f"The assessment year must be from 2000 to {today.year}",
+        )
     return number
 
 
 def score(value: Any, today: date) -> float | None:
     number = c.amount(value, today)
     if number is not None and number > ENTERPRISE_SCORE_MAX:
-        raise ValueError(f"得分不应超过 {ENTERPRISE_SCORE_MAX} 分")
+        raise CellError(
+            f"得分不应超过 {ENTERPRISE_SCORE_MAX} 分", f"The score cannot be more than {ENTERPRISE_SCORE_MAX}"
+        )
     return number
 
 
@@ -76,8 +82,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("endorsed_on", "签注日期", c.past_date, fmt="日期"),
 )
 NEEDS = {
-    "E": (("year", "decided_on", "authority"), "企业考核结果"),
-    "D": (("start", "end", "points"), "驾驶员考核结果"),
+    "E": (("year", "decided_on", "authority"), "企业考核结果", "an enterprise's result"),
+    "D": (("start", "end", "points"), "驾驶员考核结果", "a driver's result"),
 }
 
 
@@ -92,6 +98,7 @@ def default_decision_no(year_: int) -> str:
 class GradeImport:
     name = "grades"
     label = "考核结果"
+    label_en = "Assessment results"
     columns = COLUMNS
     key_column = "grade"
 
@@ -101,23 +108,31 @@ class GradeImport:
             return ("E", v["uscc"], str(v["year"]))
         return ("D", v["cert"], v["start"].isoformat())
 
-    def key_text(self, row: Row) -> str:
+    def key_text(self, row: Row, lang: str = "zh") -> str:
         v = row.values
+        en = lang == "en"
         if _side(row) == "E":
-            return f"{v['uscc']} {v['year']} 年度"
-        return f"证号 {mask_id_number(v['cert'])}，周期自 {v['start']}"
+            return f"{v['uscc']}, {v['year']}" if en else f"{v['uscc']} {v['year']} 年度"
+        cert = mask_id_number(v["cert"])
+        return f"certificate {cert}, cycle from {v['start']}" if en else f"证号 {cert}，周期自 {v['start']}"
 
     def check(self, row: Row, job: Checker) -> None:
         v = row.values
         if bool(v["uscc"]) == bool(v["cert"]):
-            job.problem(row, "uscc", "每行填写统一社会信用代码（企业）或从业资格证号（驾驶员）中的一项")
+            job.problem(
+                row,
+                "uscc",
+                "每行填写统一社会信用代码（企业）或从业资格证号（驾驶员）中的一项",
+                "Give one of the USCC (an enterprise) or the qualification certificate number (a driver) "
+                "on each row",
+            )
             return
-        keys, what = NEEDS[_side(row)]
+        keys, what, what_en = NEEDS[_side(row)]
         for key in keys:
             if v[key] is None:
-                job.problem(row, key, f"{what}的此项为必填")
+                job.problem(row, key, f"{what}的此项为必填", f"Required for {what_en}")
         if _side(row) == "D" and v["start"] and v["end"] and v["end"] <= v["start"]:
-            job.problem(row, "end", "周期止应晚于周期起")
+            job.problem(row, "end", "周期止应晚于周期起", "The cycle must end after it starts")
 
     async def apply(self, job: Job, batch: list[Row]) -> None:
         codes = {r.values["uscc"] or r.values["cert"] for r in batch}
@@ -152,7 +167,12 @@ class GradeImport:
             v = row.values
             sid = subjects.get(v["uscc"])
             if sid is None:
-                job.problem(row, "uscc", "主体库中没有该企业，请先导入主体")
+                job.problem(
+                    row,
+                    "uscc",
+                    "主体库中没有该企业，请先导入主体",
+                    "This enterprise is not in the registry: import the subjects first",
+                )
                 continue
             values = {
                 "grade": v["grade"],
@@ -195,7 +215,7 @@ class GradeImport:
             v = row.values
             sid = subjects.get(v["cert"])
             if sid is None:
-                job.problem(row, "cert", "主体库中没有该从业资格证号的驾驶员，请先导入主体")
+                job.problem(row, "cert", *c.NO_SUCH_DRIVER)
                 continue
             values = {"end": v["end"], "points": v["points"], "grade": v["grade"]}
             if job.present("endorsed_on"):

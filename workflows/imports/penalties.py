@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlmodel import col
 
 from models import CreditRecord, Deadline, RecordKind, RecordStatus, Severity, Subject, SubjectKind
-from workflows import rules
+from workflows import labels, rules
 from workflows.clock import SHANGHAI
 from workflows.errors import UserError
 from workflows.imports import columns as c
@@ -36,6 +36,13 @@ LEGACY_CODES = (
     ("institution_no", "行政相对人代码_5（事业单位证书号）", ("行政相对人代码_5", "事业单位证书号")),
     ("social_org_no", "行政相对人代码_6（社会组织登记证号）", ("行政相对人代码_6", "社会组织登记证号")),
 )
+
+# The party in English, for the import's messages (the stored category stays Chinese).
+CATEGORIES_EN = {
+    "法人及非法人组织": "a legal person or unincorporated organisation",
+    "个体工商户": "an individual business",
+    "自然人": "a natural person",
+}
 
 COLUMNS: tuple[Column, ...] = (
     Column(
@@ -225,13 +232,16 @@ def subject_code(row: Row) -> str:
 class PenaltyImport:
     name = "penalties"
     label = "行政处罚"
+    label_en = "Administrative penalties"
     columns = COLUMNS
     key_column = "decision_no"
 
     def key(self, row: Row) -> tuple[str, ...]:
         return (row.values["decision_no"], subject_code(row))
 
-    def key_text(self, row: Row) -> str:
+    def key_text(self, row: Row, lang: str = "zh") -> str:
+        if lang == "en":
+            return f"decision number {row.values['decision_no']}, party code {subject_code(row)}"
         return f"决定书文号 {row.values['decision_no']}，相对人代码 {subject_code(row)}"
 
     def check(self, row: Row, job: Checker) -> None:
@@ -246,31 +256,63 @@ class PenaltyImport:
             )
         if v["category"] is None:
             job.problem(
-                row, "uscc", "缺少行政相对人代码：法人及个体工商户填统一社会信用代码，自然人填证件号码"
+                row,
+                "uscc",
+                "缺少行政相对人代码：法人及个体工商户填统一社会信用代码，自然人填证件号码",
+                "The party's code is missing: the USCC for a legal person or an individual business, the ID "
+                "number for a natural person",
             )
             return
         if v["category"] == "自然人":
             if not v["id_number"]:
-                job.problem(row, "id_number", "行政相对人为自然人时，证件号码为必填")
+                job.problem(
+                    row,
+                    "id_number",
+                    "行政相对人为自然人时，证件号码为必填",
+                    "The ID number is required when the party is a natural person",
+                )
                 return
             if not v["id_type"] or "身份证" in v["id_type"]:
                 try:
                     v["id_number"] = validate_id_number(v["id_number"], today=job.today)
                 except UserError as err:
-                    job.problem(row, "id_number", err.zh)
+                    job.refused(row, "id_number", err)
                     return
         elif not v["uscc"]:
-            job.problem(row, "uscc", f"行政相对人为{v['category']}时，统一社会信用代码为必填")
+            job.problem(
+                row,
+                "uscc",
+                f"行政相对人为{v['category']}时，统一社会信用代码为必填",
+                f"The USCC is required when the party is {CATEGORIES_EN.get(v['category'], v['category'])}",
+            )
             return
         types = rules.penalty_types(v["penalty_type"])
         if "罚款" in types and not v["fine_wan"]:
-            job.problem(row, "fine_wan", "处罚类别含罚款，罚款金额应大于 0")
+            job.problem(
+                row,
+                "fine_wan",
+                "处罚类别含罚款，罚款金额应大于 0",
+                "The penalty includes a fine: the fine must be more than 0",
+            )
         if {"暂扣许可证件", "吊销许可证件"} & set(types) and not v["licence_affected"]:
-            job.problem(row, "licence_affected", "处罚类别含暂扣或吊销许可证件，应填写证照名称及编号")
+            job.problem(
+                row,
+                "licence_affected",
+                "处罚类别含暂扣或吊销许可证件，应填写证照名称及编号",
+                "The penalty suspends or revokes a licence: give the licence's name and number",
+            )
         decided: date = v["decision_date"]
-        for key, what in (("valid_until", "处罚有效期"), ("published_on", "公示日期")):
+        for key, what, what_en in (
+            ("valid_until", "处罚有效期", "The end of the penalty's validity"),
+            ("published_on", "公示日期", "The publication date"),
+        ):
             if v[key] is not None and v[key] < decided:
-                job.problem(row, key, f"{what}早于处罚决定日期（{decided}）")
+                job.problem(
+                    row,
+                    key,
+                    f"{what}早于处罚决定日期（{decided}）",
+                    f"{what_en} is before the decision ({decided})",
+                )
         if v["severity"] is None:
             v["severity"] = _classified(v["penalty_type"], v["fine_wan"], v["procedure"])
         window = _window(v["severity"], decided)
@@ -285,6 +327,9 @@ class PenaltyImport:
                 "publicity_end",
                 f"公示截止期与规则不符：按{window.regime.name}，{c.SEVERITY_LABELS[v['severity']]}失信信息"
                 f"的公示截止期应在 {window.min_end} 至 {window.max_end} 之间（自处罚决定日期起算）",
+                f"The end of publicity does not follow the rules: under {window.regime.key_en}, the publicity "
+                f"of {labels.label(labels.SEVERITY, v['severity'], 'en')} dishonesty information ends between "
+                f"{window.min_end} and {window.max_end} (counted from the decision)",
             )
         v["publicity_end"] = given or window.max_end
         v["code"] = v["uscc"] if v["category"] != "自然人" else v["id_number"]

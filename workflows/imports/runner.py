@@ -33,18 +33,26 @@ from workflows.errors import UserError
 from workflows.imports.bulk import audit_row, insert_audit
 from workflows.imports.columns import Column, HeaderMap, map_headers, reason_of
 
+REQUIRED_EMPTY = ("必填项为空", "Required, but empty")
+
 
 @dataclass(frozen=True)
 class Problem:
     row: int  # as the spreadsheet shows it; 0 = the file as a whole
     column: str  # the header as the file wrote it ("" for the row as a whole)
     value: str
-    reason: str
+    reason: str  # Chinese: the errors file and the CLI
+    reason_en: str  # the same for a chat in English
 
-    def line(self) -> str:
+    def line(self, lang: str = "zh") -> str:
+        """One line for a message: where, the header and value as the file has them, and why."""
+        val = f"“{self.value[:40]}”" if self.value else ""
+        if lang == "en":
+            where = f"Row {self.row}" if self.row else "File"
+            col = f" [{self.column}]" if self.column else ""
+            return f"{where}{col}{' ' + val if val else ''}: {self.reason_en}"
         where = f"第 {self.row} 行" if self.row else "文件"
         col = f"「{self.column}」" if self.column else ""
-        val = f"“{self.value[:40]}”" if self.value else ""
         return f"{where}{col}{val}：{self.reason}"
 
 
@@ -87,15 +95,20 @@ class Checker:
         """Was the column in the file? An absent column changes nothing; an empty cell is a value."""
         return key in self.headers.index
 
-    def problem(self, row: Row, key: str, reason: str) -> None:
+    def problem(self, row: Row, key: str, reason: str, reason_en: str) -> None:
         self.problems.append(
             Problem(
                 row.number,
                 self.headers.header.get(key, _header(self.kind, key)),
                 row.text(key),
                 reason,
+                reason_en,
             )
         )
+
+    def refused(self, row: Row, key: str, err: UserError) -> None:
+        """A workflow's refusal (a validator shared with the chat) as the problem of a cell."""
+        self.problem(row, key, err.zh, err.en)
 
 
 @dataclass
@@ -197,6 +210,7 @@ def _header(kind: ImportKind, key: str) -> str:
 class ImportKind(Protocol):
     name: str
     label: str  # 行政处罚, 主体, ...
+    label_en: str
     columns: tuple[Column, ...]
     key_column: str  # where a repeated key is reported
 
@@ -207,7 +221,9 @@ class ImportKind(Protocol):
         """The natural key; the same key twice in one file is an error."""
         ...
 
-    def key_text(self, row: Row) -> str: ...
+    def key_text(self, row: Row, lang: str = "zh") -> str:
+        """The natural key as a message names it."""
+        ...
 
     async def apply(self, job: Job, batch: list[Row]) -> None:
         """Write a batch of checked rows: insert the new, update the changed, count the unchanged."""
@@ -217,12 +233,14 @@ class ImportKind(Protocol):
 class ImportResult:
     kind: str
     label: str
+    label_en: str
     file_name: str
     sha256: str
     dry_run: bool
-    counts: Counts
-    problems: list[Problem]
-    warnings: list[str]
+    counts: Counts = field(default_factory=Counts)
+    problems: list[Problem] = field(default_factory=list)
+    unknown_headers: list[str] = field(default_factory=list)  # not in the template: ignored
+    repeated_headers: list[str] = field(default_factory=list)  # a second column of one name: ignored
     encoding: str | None = None
 
     @property
@@ -233,20 +251,71 @@ class ImportResult:
     def imported(self) -> bool:
         return self.ok and not self.dry_run
 
-    def summary(self) -> str:
+    def label_in(self, lang: str = "zh") -> str:
+        return self.label_en if lang == "en" else self.label
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.warnings_in("zh")
+
+    def warnings_in(self, lang: str = "zh") -> list[str]:
+        """What was read differently from the file as sent (nothing is wrong with the rows)."""
+        en = lang == "en"
+        out = []
+        if unknown := [h for h in self.unknown_headers if h]:
+            out.append(
+                f"These columns are not in the template and were ignored: {', '.join(unknown)}"
+                if en
+                else f"以下列不在模板中，已忽略：{'、'.join(unknown)}"
+            )
+        if self.repeated_headers:
+            out.append(
+                f"These columns appear twice; only the first was read: {', '.join(self.repeated_headers)}"
+                if en
+                else f"以下列重复出现，只读取第一列：{'、'.join(self.repeated_headers)}"
+            )
+        return out
+
+    def title(self, lang: str = "zh") -> str:
+        """行政处罚导入, with the dry-run mark (the CLI's --dry-run)."""
+        if lang == "en":
+            return f"{self.label_en} import" + (" (dry run, nothing written)" if self.dry_run else "")
+        return f"{self.label}导入" + ("（试运行，未写入）" if self.dry_run else "")
+
+    def details(self, lang: str = "zh") -> str:
+        """The file and what the import did (or, dry run, would do), after the title."""
         c = self.counts
-        head = f"{self.label}导入" + ("（试运行，未写入）" if self.dry_run else "")
+        if lang == "en":
+            return self._details_en()
         if not self.ok:
             return (
-                f"{head}：{self.file_name} 共 {c.rows} 行，发现 {len(self.problems)} 处问题，"
+                f"{self.file_name} 共 {c.rows} 行，发现 {len(self.problems)} 处问题，"
                 "全部未导入。请按错误说明修改后重新导入。"
             )
         verb = "将" if self.dry_run else "已"
         tail = f"，新建主体 {c.subjects_created} 个" if c.subjects_created else ""
         tail += f"，送达三书 {c.notified} 条" if c.notified else ""
+        return f"{self.file_name} 共 {c.rows} 行，{verb}新增 {c.new} 条、更新 {c.changed} 条、未变 {c.unchanged} 条{tail}。"
+
+    def _details_en(self) -> str:
+        c = self.counts
+        head = f"{self.file_name}, {_counted(c.rows, 'row')}"
+        if not self.ok:
+            return (
+                f"{head}: {_counted(len(self.problems), 'problem')} found, nothing imported. "
+                "Correct the file as the errors explain and import it again."
+            )
+        tail = f", {_counted(c.subjects_created, 'subject')} created" if c.subjects_created else ""
+        tail += f", the three notices served for {_counted(c.notified, 'decision')}" if c.notified else ""
+        if self.dry_run:
+            return f"{head}: would add {c.new}, update {c.changed}, leave {c.unchanged} unchanged{tail}."
+        return f"{head}: {c.new} added, {c.changed} updated, {c.unchanged} unchanged{tail}."
+
+    def summary(self, lang: str = "zh") -> str:
         return (
-            f"{head}：{self.file_name} 共 {c.rows} 行，{verb}新增 {c.new} 条、更新 {c.changed} 条、"
-            f"未变 {c.unchanged} 条{tail}。"
+            f"{self.title(lang)}: {self.details(lang)}"
+            if lang == "en"
+            else f"{self.title()}：{self.details()}"
         )
 
     def audit_counts(self) -> dict[str, Any]:
@@ -261,6 +330,10 @@ class ImportResult:
             "errors": len(self.problems),
             "dry_run": self.dry_run,
         }
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def file_sha256(source: pathlib.Path | bytes) -> str:
@@ -286,11 +359,11 @@ class RowReader:
         ]
         self.absent = {c.key: None for c in kind.columns if c.key not in headers.index}
 
-    def read(self, number: int, cells: list[Any]) -> tuple[Row, list[tuple[str, str]]]:
-        """(row, [(column key, reason)]): required cells must not be empty."""
+    def read(self, number: int, cells: list[Any]) -> tuple[Row, list[tuple[str, str, str]]]:
+        """(row, [(column key, reason, reason in English)]): required cells must not be empty."""
         values: dict[str, Any] = dict(self.absent)
         texts: dict[str, str] = {}
-        errors: list[tuple[str, str]] = []
+        errors: list[tuple[str, str, str]] = []
         width = len(cells)
         for key, i, read, required, cache in self.plan:
             raw = cells[i] if i < width else None
@@ -310,7 +383,7 @@ class RowReader:
             if shown == "":
                 values[key] = None
                 if required:
-                    errors.append((key, "必填项为空"))
+                    errors.append((key, *REQUIRED_EMPTY))
                 continue
             if hit is None and cache is not None:
                 hit = cache.get(place)
@@ -327,7 +400,7 @@ class RowReader:
                 values[key] = value
             else:
                 values[key] = None
-                errors.append((key, value))
+                errors.append((key, *value))
         return Row(number, values, texts), errors
 
 
@@ -347,22 +420,25 @@ async def run_import(
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Check and (unless dry_run or any problem) write the file's rows, in the caller's transaction."""
-    result = ImportResult(kind.name, kind.label, file_name, file_sha256(source), dry_run, Counts(), [], [])
+    result = ImportResult(kind.name, kind.label, kind.label_en, file_name, file_sha256(source), dry_run)
     try:
         table = open_table(source, file_name)
     except UserError as err:
-        result.problems.append(Problem(0, "", "", err.zh))
+        result.problems.append(Problem(0, "", "", err.zh, err.en))
         return result
     result.encoding = table.encoding
     try:
         headers = map_headers(table.headers, kind.columns)
-        if headers.unknown:
-            result.warnings.append(f"以下列不在模板中，已忽略：{'、'.join(h for h in headers.unknown if h)}")
-        if headers.repeated:
-            result.warnings.append(f"以下列重复出现，只读取第一列：{'、'.join(headers.repeated)}")
+        result.unknown_headers, result.repeated_headers = headers.unknown, headers.repeated
         if headers.missing:
             result.problems += [
-                Problem(table.header_row, c.header, "", "缺少必填列（表头名称见模板）")
+                Problem(
+                    table.header_row,
+                    c.header,
+                    "",
+                    "缺少必填列（表头名称见模板）",
+                    "Required column missing (the template shows the headers)",
+                )
                 for c in headers.missing
             ]
             return result
@@ -396,8 +472,8 @@ def check_rows(checker: Checker, table: Table) -> Iterator[tuple[int, list[Row]]
     for number, cells in table.rows():
         count += 1
         row, errors = reader.read(number, cells)
-        for key, reason in errors:
-            checker.problem(row, key, reason)
+        for key, reason, reason_en in errors:
+            checker.problem(row, key, reason, reason_en)
         if not errors:
             before = len(checker.problems)
             kind.check(row, checker)
@@ -405,7 +481,12 @@ def check_rows(checker: Checker, table: Table) -> Iterator[tuple[int, list[Row]]
                 key = kind.key(row)
                 first = seen.setdefault(key, number)
                 if first != number:
-                    checker.problem(row, kind.key_column, f"与第 {first} 行重复（{kind.key_text(row)}）")
+                    checker.problem(
+                        row,
+                        kind.key_column,
+                        f"与第 {first} 行重复（{kind.key_text(row)}）",
+                        f"Same as row {first} ({kind.key_text(row, 'en')})",
+                    )
                 else:
                     batch.append(row)
         if count % rules.IMPORT_BATCH_ROWS == 0:
@@ -431,7 +512,11 @@ async def _rows(
         if job.problems or job.counts.rows == 0 or job.dry_run:
             await savepoint.rollback()
     if job.counts.rows == 0 and not job.problems:
-        job.problems.append(Problem(0, "", "", "文件中没有数据行（只有表头）。"))
+        job.problems.append(
+            Problem(
+                0, "", "", "文件中没有数据行（只有表头）。", "The file has no data rows (only the headers)."
+            )
+        )
 
 
 async def _checked_here(job: Job, table: Table) -> AsyncIterator[tuple[int, list[Row]]]:

@@ -94,6 +94,7 @@ def _kind(row: Row) -> SubjectKind:
 class SubjectImport:
     name = "subjects"
     label = "主体"
+    label_en = "Subjects"
     columns = COLUMNS
     key_column = "name"
 
@@ -101,13 +102,13 @@ class SubjectImport:
         v = row.values
         return ("E", v["uscc"]) if _kind(row) == SubjectKind.ENTERPRISE else ("D", v["id_number"])
 
-    def key_text(self, row: Row) -> str:
+    def key_text(self, row: Row, lang: str = "zh") -> str:
         v = row.values
-        return (
-            f"统一社会信用代码 {v['uscc']}"
-            if _kind(row) == SubjectKind.ENTERPRISE
-            else (f"身份证号码 {mask_id_number(v['id_number'])}")
-        )
+        en = lang == "en"
+        if _kind(row) == SubjectKind.ENTERPRISE:
+            return f"USCC {v['uscc']}" if en else f"统一社会信用代码 {v['uscc']}"
+        masked = mask_id_number(v["id_number"])
+        return f"ID number {masked}" if en else f"身份证号码 {masked}"
 
     def check(self, row: Row, job: Checker) -> None:
         v = row.values
@@ -117,20 +118,31 @@ class SubjectImport:
             else (SubjectKind.ENTERPRISE if v["uscc"] else SubjectKind.DRIVER if v["id_number"] else None)
         )
         if kind is None:
-            job.problem(row, "uscc", "企业填统一社会信用代码，驾驶员填身份证号码")
+            job.problem(
+                row,
+                "uscc",
+                "企业填统一社会信用代码，驾驶员填身份证号码",
+                "Give the USCC for an enterprise, the ID number for a driver",
+            )
             return
         v["kind"] = kind
         needs = ("uscc",) if kind == SubjectKind.ENTERPRISE else ("id_number", "cert", "first_issued")
+        firm = kind == SubjectKind.ENTERPRISE
         for key in needs:
             if not v[key]:
-                job.problem(row, key, f"{'企业' if kind == SubjectKind.ENTERPRISE else '驾驶员'}的此项为必填")
+                job.problem(
+                    row,
+                    key,
+                    f"{'企业' if firm else '驾驶员'}的此项为必填",
+                    f"Required for {'an enterprise' if firm else 'a driver'}",
+                )
         try:
             if v["category"]:
                 registry.check_category(v["category"], kind)
             if v["first_issued"]:
                 registry.check_first_issued(v["first_issued"], job.today)
         except UserError as err:
-            job.problem(row, "category" if v["category"] else "first_issued", err.zh)
+            job.refused(row, "category" if v["category"] else "first_issued", err)
         v["category"] = v["category"] or registry.default_category(kind)
 
     async def apply(self, job: Job, batch: list[Row]) -> None:
@@ -154,7 +166,12 @@ class SubjectImport:
             current = by_code.get(code)
             holder = by_cert.get(v["cert"]) if v["cert"] else None
             if holder is not None and (current is None or holder["id"] != current["id"]):
-                job.problem(row, "cert", "该从业资格证号已属于主体库中的另一名驾驶员")
+                job.problem(
+                    row,
+                    "cert",
+                    "该从业资格证号已属于主体库中的另一名驾驶员",
+                    "This qualification certificate belongs to another driver in the registry",
+                )
                 continue
             values = {attr: v[key] for key, attr in FIELDS.items() if job.present(key) or key == "category"}
             values = {

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from models import DriverViolation, Subject, SubjectKind
 from workflows import rules
+from workflows.dataio.values import CellError
 from workflows.imports import columns as c
 from workflows.imports.bulk import insert_rows
 from workflows.imports.columns import Column
@@ -21,8 +22,9 @@ from workflows.validation import mask_id_number, mask_name
 def points(value: Any, today: date) -> int:
     number = c.count(value, today)
     if number not in rules.DRIVER_POINT_VALUES:
-        raise ValueError(
-            f"扣分应为 {'、'.join(map(str, rules.DRIVER_POINT_VALUES))} 之一（交运发〔2008〕280号）"
+        raise CellError(
+            f"扣分应为 {'、'.join(map(str, rules.DRIVER_POINT_VALUES))} 之一（交运发〔2008〕280号）",
+            f"The points must be one of {', '.join(map(str, rules.DRIVER_POINT_VALUES))}",
         )
     return number
 
@@ -66,6 +68,7 @@ FIELDS = ("points", "decision_no", "authority")
 class ViolationImport:
     name = "violations"
     label = "驾驶员扣分"
+    label_en = "Driver deductions"
     columns = COLUMNS
     key_column = "cert"
 
@@ -73,9 +76,12 @@ class ViolationImport:
         v = row.values
         return (v["cert"], v["occurred_on"].isoformat(), v["item"])
 
-    def key_text(self, row: Row) -> str:
+    def key_text(self, row: Row, lang: str = "zh") -> str:
         v = row.values
-        return f"证号 {mask_id_number(v['cert'])}，{v['occurred_on']}，{v['item']}"
+        cert = mask_id_number(v["cert"])
+        if lang == "en":
+            return f"certificate {cert}, {v['occurred_on']}, {v['item']}"
+        return f"证号 {cert}，{v['occurred_on']}，{v['item']}"
 
     def check(self, row: Row, job: Checker) -> None:
         return None
@@ -102,11 +108,16 @@ class ViolationImport:
             v = row.values
             found = drivers.get(v["cert"])
             if found is None:
-                job.problem(row, "cert", "主体库中没有该从业资格证号的驾驶员，请先导入主体")
+                job.problem(row, "cert", *c.NO_SUCH_DRIVER)
                 continue
             sid, name = found
             if v["name"] and v["name"] != name:
-                job.problem(row, "name", f"姓名与主体库不一致（主体库为 {mask_name(name)}）")
+                job.problem(
+                    row,
+                    "name",
+                    f"姓名与主体库不一致（主体库为 {mask_name(name)}）",
+                    f"The name differs from the registry's ({mask_name(name)})",
+                )
                 continue
             values = {k: v[k] if v[k] is not None else "" for k in FIELDS if job.present(k)}
             current = existing.get((sid, v["occurred_on"], v["item"]))

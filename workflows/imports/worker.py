@@ -35,7 +35,7 @@ def _send(out: BinaryIO, message: tuple[Any, ...]) -> None:
 
 
 def produce(kind_name: str, path: Path, file_name: str, today: date, out: BinaryIO) -> None:
-    """The worker's work: every checked batch, then "done" (or "error" with a Chinese reason)."""
+    """The worker's work: every checked batch, then "done" (or "error" with the reason, Chinese and English)."""
     from workflows.dataio.read import open_table
     from workflows.imports import kind_named
     from workflows.imports.columns import map_headers
@@ -52,7 +52,7 @@ def produce(kind_name: str, path: Path, file_name: str, today: date, out: Binary
                 _send(out, ("batch", count, batch, checker.problems[sent:]))
                 sent = len(checker.problems)
     except UserError as err:  # a file that goes bad half way (an encoding that changes, a damaged zip)
-        _send(out, ("error", 0, [], err.zh))
+        _send(out, ("error", 0, [], (err.zh, err.en)))
         return
     _send(out, ("done", 0, [], []))
 
@@ -86,7 +86,7 @@ async def checked_in_worker(job: Job, source: Path) -> AsyncIterator[tuple[int, 
                 job.problems.extend(extra)
                 yield count, batch
             elif what == "error":
-                job.problems.append(Problem(0, "", "", extra))
+                job.problems.append(Problem(0, "", "", *extra))
                 return
             else:
                 return
