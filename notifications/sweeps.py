@@ -301,6 +301,8 @@ async def digests(session: AsyncSession, *, today: date, now: datetime, calendar
             "due_today": sum(1 for i in items if i.due_on == today),
             "overdue": sum(1 for i in items if i.urgency == "overdue"),
             "top": [f"{i.ref} {i.subject.name}：{i.asked}" for i in items[:5]],
+            # The English notice gets the same items in English (rendered in the chat's language).
+            "top_en": [f"{i.ref_in('en')} {i.subject_name('en')}: {i.asked_in('en')}" for i in items[:5]],
         }
         written += await notify_staff(
             session,

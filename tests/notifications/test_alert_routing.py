@@ -98,3 +98,21 @@ async def test_overdue_escalation_reaches_the_alert_group_and_names_the_applicat
     assert "信用修复申请 XF202611200001" in text and not problems(text)
     for row in await _rows(demo, template="deadline_staff"):
         assert "repair_application" not in _rendered(row)
+
+
+async def test_the_daily_digest_names_its_items_in_both_languages(demo: App) -> None:
+    from notifications.sweeps import digests
+    from tests.dialog.test_staff_review import _submitted_repair
+    from tests.support.english import CJK, data_values
+
+    await _submitted_repair(demo)
+    async with demo.sessions() as s, s.begin():
+        await digests(
+            s, today=date(2026, 11, 24), now=at(date(2026, 11, 24)), calendar=demo.engine.services.calendar
+        )
+    [row, *_] = await _rows(demo, template="daily_digest")
+    english = default_renderer().render("daily_digest", "en", row.context)
+    assert "XF20261124" in english and "credit repair" in english.lower()
+    for value in await data_values(demo):  # names and decision numbers are data
+        english = english.replace(value, "")
+    assert not problems(english) and not CJK.search(english), english

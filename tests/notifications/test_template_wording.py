@@ -232,6 +232,10 @@ SAMPLES = [
                 "XF202611200001 枣庄市安达物流有限公司：信用修复申请审核",
                 "YY202611230002 山东鲁南客运集团有限公司：异议核查答复",
             ],
+            "top_en": [
+                "XF202611200001 枣庄市安达物流有限公司: credit repair application (submitted)",
+                "YY202611230002 山东鲁南客运集团有限公司: objection (submitted)",
+            ],
         },
     ),
     Sample("deadline_escalation", "with reference", {**DEADLINE, "staff": "张敏、李建国"}),
