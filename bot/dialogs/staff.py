@@ -11,6 +11,7 @@ from bot.i18n import N_, translate
 from models import AuditEntry, Staff, StaffRole, Subject
 from workflows import rules
 from workflows.audit import log_change
+from workflows.audit_words import action_words, actor_words
 from workflows.binding import issue_code
 from workflows.clock import to_local
 from workflows.errors import UserError
@@ -206,8 +207,14 @@ async def audit_of_subject(ctx: Ctx, payload: dict) -> None:
         subject_id=subject.id,
     )
     lines = [ctx._("📜 {name} 的审计日志（最近 20 条）", name=subject.name)]
+    staff_ids = {int(e.actor[6:]) for e in entries if e.actor.startswith("staff:") and e.actor[6:].isdigit()}
+    names = {
+        s.id or 0: s.name
+        for s in (await ctx.session.exec(select(Staff).where(col(Staff.id).in_(staff_ids)))).all()
+    }
     lines += [
-        f"{to_local(e.at):%m-%d %H:%M} {e.actor} {e.action} {e.entity}#{e.entity_id or ''}" for e in entries
+        f"{to_local(e.at):%m-%d %H:%M} {actor_words(e.actor, names, ctx.lang)} {action_words(e.action, ctx.lang)}"
+        for e in entries
     ]
     ctx.say("\n".join(lines), [menu_row(ctx)])
 

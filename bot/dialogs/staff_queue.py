@@ -359,6 +359,8 @@ async def on_preset(ctx: Ctx, payload: dict) -> None:
 @registry.on_text("staff.await_reason")
 async def on_reason(ctx: Ctx, text: str) -> None:
     require(ctx.identity.staff, "decide.propose")
+    if ctx.state.state != "staff.await_reason" or "kind" not in ctx.state.data:
+        raise UserError(N_("请从待办重新打开该事项。"))  # a preset pressed after the step moved on
     if len(text) > 500:
         raise UserError(N_("理由太长，请控制在 500 字以内。"))
     await _execute(ctx, dict(ctx.state.data), text)
