@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import menu_row, require_subject
+from bot.dialogs.common import menu_row, ref_of, require_subject
 from workflows.applications import status_label
 from workflows.objections import subject_objections
 from workflows.repair import subject_applications
@@ -21,11 +21,11 @@ async def list_applications(ctx: Ctx, _: dict) -> None:
     lines = [ctx._("📂 我的申请")]
     rows = []
     for a in repairs:
-        name = ctx._("草稿") if a.ref_no.startswith("DRAFT") else a.ref_no
+        name = ref_of(ctx, a.ref_no)
         lines.append(ctx._("🛠 信用修复 {name}：{status}", name=name, status=status_label(a.status, ctx.lang)))
         rows.append([ctx.button(f"🛠 {name}", "repair.status", app_id=a.id)])
     for o in objs:
-        name = ctx._("草稿") if o.ref_no.startswith("DRAFT") else o.ref_no
+        name = ref_of(ctx, o.ref_no)
         lines.append(ctx._("⚖️ 异议 {name}：{status}", name=name, status=status_label(o.status, ctx.lang)))
         rows.append([ctx.button(f"⚖️ {name}", "objection.status", obj_id=o.id)])
     ctx.say("\n".join(lines), rows[:12] + [menu_row(ctx)], edit=True)

@@ -67,3 +67,8 @@ async def timeline_lines(ctx: Ctx, entity: str, entity_id: int) -> list[str]:
         else:
             lines.append(f"· {at} {step.action}")
     return lines
+
+
+def ref_of(ctx: Ctx, ref_no: str) -> str:
+    """An application's number as people read it: a draft has none yet (its internal DRAFT-n is not one)."""
+    return ctx._("草稿") if ref_no.startswith("DRAFT") else ref_no

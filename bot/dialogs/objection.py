@@ -12,6 +12,7 @@ from bot.dialogs.common import (
     in_lang,
     menu_row,
     read_upload,
+    ref_of,
     require_subject,
     timeline_lines,
     unverified_note,
@@ -244,7 +245,7 @@ async def on_submit(ctx: Ctx, payload: dict) -> None:
         ctx._(
             "📨 异议已提交，编号 {ref_no}。工作人员将在 {due} 前核查答复（时限参照地方示例，"
             "{note}）；期间该记录标注「异议处理中」。",
-            ref_no=obj.ref_no,
+            ref_no=ref_of(ctx, obj.ref_no),
             due=obj.due_on,
             note=unverified_note(ctx),
         ),
@@ -256,7 +257,7 @@ async def on_submit(ctx: Ctx, payload: dict) -> None:
 async def show_status(ctx: Ctx, payload: dict) -> None:
     obj = await _obj(ctx, payload["obj_id"])
     lines = [
-        ctx._("⚖️ 异议 {ref_no}", ref_no=obj.ref_no),
+        ctx._("⚖️ 异议 {ref_no}", ref_no=ref_of(ctx, obj.ref_no)),
         ctx._("对象：{target}", target=await _target_text(ctx, obj)),
         ctx._("状态：{status}", status=status_label(obj.status, ctx.lang)),
     ]
@@ -289,4 +290,4 @@ async def on_withdraw(ctx: Ctx, payload: dict) -> None:
     obj = await _obj(ctx, payload["obj_id"])
     await objections.withdraw(ctx.session, obj, now=utc_now(ctx.services.clock), actor=ctx.actor)
     ctx.goto("menu")
-    ctx.say(ctx._("异议 {ref_no} 已撤回。", ref_no=obj.ref_no), [menu_row(ctx)], edit=True)
+    ctx.say(ctx._("异议 {ref_no} 已撤回。", ref_no=ref_of(ctx, obj.ref_no)), [menu_row(ctx)], edit=True)

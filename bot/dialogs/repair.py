@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.dialogs import registry
-from bot.dialogs.common import in_lang, listing, menu_row, read_upload, require_subject, timeline_lines
+from bot.dialogs.common import (
+    in_lang,
+    listing,
+    menu_row,
+    read_upload,
+    ref_of,
+    require_subject,
+    timeline_lines,
+)
 from bot.i18n import N_
 from bot.replies import Button, IncomingFile
 from models import ApplicationStatus, CommitmentKind, CreditRecord, RepairApplication
@@ -230,7 +238,7 @@ async def on_submit(ctx: Ctx, payload: dict) -> None:
     ctx.say(
         ctx._(
             "📨 申请已提交，编号 {ref_no}。工作人员将在 {due} 前作出决定，结果会在这里通知您。",
-            ref_no=app.ref_no,
+            ref_no=ref_of(ctx, app.ref_no),
             due=app.due_on,
         ),
         [[ctx.button(ctx._("查看进度"), "repair.status", app_id=app.id)], menu_row(ctx)],
@@ -242,7 +250,7 @@ async def show_status(ctx: Ctx, payload: dict) -> None:
     app = await _app(ctx, payload["app_id"])
     record = await ctx.session.get(CreditRecord, app.record_id)
     lines = [
-        ctx._("🛠 信用修复申请 {ref_no}", ref_no=app.ref_no),
+        ctx._("🛠 信用修复申请 {ref_no}", ref_no=ref_of(ctx, app.ref_no)),
         ctx._("对应记录：{record}", record=record.decision_no if record else app.record_id),
         ctx._("状态：{status}", status=status_label(app.status, ctx.lang)),
     ]
@@ -270,7 +278,7 @@ async def show_status(ctx: Ctx, payload: dict) -> None:
 async def on_withdraw(ctx: Ctx, payload: dict) -> None:
     app = await _app(ctx, payload["app_id"])
     ctx.say(
-        ctx._("确定撤回申请 {ref_no} 吗？撤回后如需修复须重新申请。", ref_no=app.ref_no),
+        ctx._("确定撤回申请 {ref_no} 吗？撤回后如需修复须重新申请。", ref_no=ref_of(ctx, app.ref_no)),
         [
             [
                 ctx.button(ctx._("确定撤回"), "repair.withdraw_confirm", app_id=app.id),
@@ -286,7 +294,7 @@ async def on_withdraw_confirm(ctx: Ctx, payload: dict) -> None:
     app = await _app(ctx, payload["app_id"])
     await repair.withdraw(ctx.session, app, now=utc_now(ctx.services.clock), actor=ctx.actor)
     ctx.goto("menu")
-    ctx.say(ctx._("申请 {ref_no} 已撤回。", ref_no=app.ref_no), [menu_row(ctx)], edit=True)
+    ctx.say(ctx._("申请 {ref_no} 已撤回。", ref_no=ref_of(ctx, app.ref_no)), [menu_row(ctx)], edit=True)
 
 
 @registry.action("repair.supplement")
@@ -296,7 +304,7 @@ async def on_supplement(ctx: Ctx, payload: dict) -> None:
         raise UserError(
             ctx._(
                 "申请 {ref_no} 当前为「{status}」，无需补正。",
-                ref_no=app.ref_no,
+                ref_no=ref_of(ctx, app.ref_no),
                 status=status_label(app.status, ctx.lang),
             )
         )

@@ -228,3 +228,16 @@ async def test_forged_request_through_the_engine_is_audited(
         entry = (await s.exec(select(AuditEntry).where(AuditEntry.action == "repair.forged"))).one()
     assert entry.entity_id == str(other.id) and entry.actor == "chat:test:a"
     assert await _count(demo) == 0
+
+
+async def test_a_draft_shows_as_draft_never_its_internal_number(demo: App) -> None:
+    """Regression (issue #9): users saw DRAFT-1 on a draft's status and withdrawal screens."""
+    user = ChatUser(demo.engine, "draft-ent")
+    await user.send("/start ENTA2468")
+    await user.press("我的信用记录")
+    await user.press("详情 1")
+    await user.press("申请修复")  # a draft now exists
+    await user.send("/menu")
+    await user.press("我的申请")
+    await user.press("草稿")
+    assert "信用修复申请 草稿" in user.text and "DRAFT" not in user.text
