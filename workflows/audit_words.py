@@ -67,6 +67,7 @@ VERBS: Mapping[str, tuple[str, str]] = {
     "request_more": ("要求补正", "more materials asked for"),
     "resubmit": ("补正后重新提交", "resubmitted"),
     "schedule": ("安排", "scheduled"),
+    "served_in_writing": ("三书已书面送达", "three notices served in writing"),
     "submit": ("提交", "submitted"),
     "unmuted": ("恢复通知", "notices resumed"),
     "unregister": ("取消", "unregistered"),

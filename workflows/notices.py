@@ -29,6 +29,7 @@ from models import (
     utcnow,
 )
 from workflows.audit import log_change
+from workflows.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +241,8 @@ async def settle_sanshu(session: AsyncSession, row: OutboxMessage, *, now: datet
         return
     # The lock orders the outcomes of one record's notices (several chats, several dispatchers).
     record = await session.get(CreditRecord, record_id, with_for_update=True, populate_existing=True)
-    if record is None:
-        return
+    if record is None or await served_in_writing(session, record_id):
+        return  # served on paper: what happens to the chat notices no longer changes that
     bound = await session.exec(
         select(ChatBinding.channel, ChatBinding.chat_id).where(ChatBinding.subject_id == record.subject_id)
     )
@@ -276,6 +277,43 @@ async def settle_sanshu(session: AsyncSession, row: OutboxMessage, *, now: datet
     served_round = max(r.created_at for r in rows) if rows else row.created_at
     if not await _tell_recorder(session, record, served_round, chat_gone=chat_gone, now=now):
         log.info("record %s: 三书 undeliverable; reported already or no staff chat to report to", record.id)
+
+
+SERVED_IN_WRITING = "record.served_in_writing"
+
+
+async def served_in_writing(session: AsyncSession, record_id: int) -> bool:
+    """Staff recorded that the 三书 were served on paper (邮寄送达 / 直接送达)."""
+    stmt = select(AuditEntry.id).where(
+        AuditEntry.action == SERVED_IN_WRITING,
+        AuditEntry.entity == "credit_record",
+        AuditEntry.entity_id == str(record_id),
+    )
+    return (await session.exec(stmt)).first() is not None
+
+
+async def mark_served_in_writing(
+    session: AsyncSession, record_id: int, *, staff: Staff, now: datetime
+) -> CreditRecord:
+    """The three notices could not reach a chat, so staff served them by post or in person: the record
+    counts as served from now, and later chat outcomes do not unmark it."""
+    record = await session.get(CreditRecord, record_id, with_for_update=True, populate_existing=True)
+    if record is None:
+        raise UserError("找不到该记录。", "No such record.")
+    if record.notices_served_at is not None:
+        raise UserError("该处罚的三书已送达，无需再登记。", "The three notices were served already.")
+    record.notices_served_at = now
+    await log_change(
+        session,
+        actor=f"staff:{staff.id}",
+        action=SERVED_IN_WRITING,
+        entity="credit_record",
+        entity_id=record.id,
+        subject_id=record.subject_id,
+        before={"notices_served_at": None},
+        after={"notices_served_at": jsonable(now)},
+    )
+    return record
 
 
 async def _mark_served(session: AsyncSession, record: CreditRecord, served_at: datetime | None) -> None:
@@ -314,6 +352,13 @@ async def _tell_recorder(
         "kind": "undeliverable",
         "legally_required": True,  # serving a decision is a duty: not mutable, and its failure is reported
         "now": now,
+        "buttons": [
+            [
+                notice_button(
+                    "📮 已书面送达", "📮 Served in writing", "staff.served_in_writing", record_id=record.id
+                )
+            ]
+        ],
     }
     recorder = await recorded_by(session, record)
     if recorder is not None and recorder.active and await staff_chats(session, recorder):

@@ -18,11 +18,11 @@ from bot.dialogs import registry
 from bot.dialogs.common import menu_row
 from bot.i18n import N_, translate
 from bot.replies import Button
-from models import CreditRecord, Deadline, DeadlineStatus, RecordKind, Subject
+from models import CreditRecord, Deadline, DeadlineStatus, RecordKind, RecordStatus, Subject
 from workflows import corrections, labels, lookup, rules
 from workflows.clock import to_local, utc_now
 from workflows.errors import UserError
-from workflows.notices import subject_chats
+from workflows.notices import mark_served_in_writing, subject_chats
 from workflows.penalties import mark_published, penalty_terms, publication_due, record_penalty
 from workflows.staff import allowed, require
 from workflows.validation import mask_id_number
@@ -165,6 +165,30 @@ async def show_summary(ctx: Ctx, payload: dict) -> None:
         rows.append(
             [ctx.button(ctx._("✅ {name} 已公示", name=name[:40]), "staff.published", record_id=d.ref_id)]
         )
+    unserved = (
+        await ctx.session.exec(
+            select(CreditRecord)
+            .where(
+                CreditRecord.subject_id == subject.id,
+                CreditRecord.kind == RecordKind.PENALTY,
+                CreditRecord.status == RecordStatus.PUBLISHED,
+                col(CreditRecord.notices_served_at).is_(None),
+            )
+            .order_by(col(CreditRecord.decision_date).desc())
+            .limit(3)
+        )
+    ).all()
+    for record in unserved:  # 三书 not yet delivered to any chat: serve on paper, then record it here
+        lines.append(ctx._("📮 {no} 的三书尚未送达", no=record.decision_no))
+        rows.append(
+            [
+                ctx.button(
+                    ctx._("📮 {no} 已书面送达", no=record.decision_no[:40]),
+                    "staff.served_in_writing",
+                    record_id=record.id,
+                )
+            ]
+        )
     if allowed(ctx.identity.staff, "fulfilment.record"):
         rows.append([ctx.button(ctx._("✅ 登记履行"), "fulfil.staff_pick", subject_id=subject.id)])
     if allowed(ctx.identity.staff, "subject.manage"):
@@ -183,6 +207,15 @@ async def on_published(ctx: Ctx, payload: dict) -> None:
         ctx.session, int(payload["record_id"]), staff=staff, now=utc_now(ctx.services.clock)
     )
     ctx.say(ctx._("✅ 已标记 {no} 为已公示，相关提醒停止。", no=record.decision_no), [menu_row(ctx)])
+
+
+@registry.action("staff.served_in_writing")
+async def on_served_in_writing(ctx: Ctx, payload: dict) -> None:
+    staff = require(ctx.identity.staff, "record.create")
+    record = await mark_served_in_writing(
+        ctx.session, int(payload["record_id"]), staff=staff, now=utc_now(ctx.services.clock)
+    )
+    ctx.say(ctx._("✅ 已登记 {no} 的三书已书面送达。", no=record.decision_no), [menu_row(ctx)])
 
 
 # -- 信用记录录入 -----------------------------------------------------------------------------------

@@ -111,3 +111,18 @@ async def test_interview_scheduled_confirmed_held_and_followed_up(demo: App) -> 
         iv = (await s.exec(select(Interview))).one()
         follow_up = (await s.exec(select(Deadline).where(Deadline.kind == "rectification"))).one()
     assert iv.status == InterviewStatus.HELD and follow_up.due_on == date(2026, 12, 17)
+
+
+async def test_staff_record_that_the_three_notices_were_served_in_writing(demo: App) -> None:
+    staff = await _staff(demo)
+    await staff.press("信用核查")
+    await staff.send("91370402MA3C4K7D2E")
+    assert "的三书尚未送达" in staff.text
+    await staff.press("已书面送达")
+    assert "三书已书面送达" in staff.text
+    async with demo.sessions() as s:
+        [entry] = (
+            await s.exec(select(AuditEntry).where(AuditEntry.action == "record.served_in_writing"))
+        ).all()
+        record = await s.get(CreditRecord, int(entry.entity_id or 0))
+    assert record is not None and record.notices_served_at is not None

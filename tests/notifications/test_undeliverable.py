@@ -374,3 +374,28 @@ async def test_two_dispatchers_failing_the_last_two_chats_together_still_unserve
 
     assert (await _get(app, CreditRecord, record_id)).notices_served_at is None
     assert len(sender.texts_to(HANDLER)) == 1
+
+
+async def test_staff_record_service_in_writing_and_later_chat_outcomes_leave_it_served(
+    app: App, people: dict[str, int], sender: RecordingSender, dispatcher: Dispatcher, clock: FrozenClock
+) -> None:
+    from workflows.notices import mark_served_in_writing, settle_sanshu
+
+    record_id = await _record(app, clock, people["subject"], f"staff:{people['handler']}")
+    sender.fail(ENTERPRISE, *(RecipientGone(BLOCKED) for _ in SANSHU_TEMPLATES))
+    await dispatcher.drain()
+    [report] = await _rows(app, "notice_undeliverable")
+    assert report.buttons[0][0]["action"] == "staff.served_in_writing"  # straight from the report
+    async with app.sessions() as s, s.begin():
+        handler = await s.get(Staff, people["handler"])
+        assert handler is not None
+        await mark_served_in_writing(s, record_id, staff=handler, now=clock.now())
+    assert (await _get(app, CreditRecord, record_id)).notices_served_at == clock.now()
+    [entry] = await _audit(app, "record.served_in_writing")
+    assert entry.actor == f"staff:{people['handler']}"
+    # A chat outcome settled later (another chat's failure) does not unmark a record served on paper.
+    failed = next(r for r in await _rows(app) if r.kind == "sanshu")
+    async with app.sessions() as s, s.begin():
+        await settle_sanshu(s, failed, now=clock.now(), chat_gone=True)
+    assert (await _get(app, CreditRecord, record_id)).notices_served_at == clock.now()
+    assert await _audit(app, "record.notices_unserved") == []
