@@ -86,8 +86,3 @@ async def unregister(session: AsyncSession, *, channel: str, chat_id: str, staff
         after={"active": False},
     )
     return row
-
-
-async def groups_of(session: AsyncSession, department: str) -> list[AlertGroup]:
-    stmt = select(AlertGroup).where(AlertGroup.department == department, col(AlertGroup.active).is_(True))
-    return list((await session.exec(stmt)).all())

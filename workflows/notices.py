@@ -15,7 +15,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import (
-    AlertGroup,
     AuditEntry,
     ChatBinding,
     CreditRecord,
@@ -28,6 +27,7 @@ from models import (
     Subject,
     utcnow,
 )
+from workflows.alert_groups import alert_group_of
 from workflows.audit import log_change
 from workflows.errors import UserError
 
@@ -181,14 +181,8 @@ async def end_bindings_of_gone_chat(session: AsyncSession, channel: str, chat_id
             after={"active": False, "staff_id": binding.staff_id, "reason": reason[:300]},
         )
     # An alert group that removed the bot stops being one (an admin registers it again if it comes back).
-    groups = (
-        await session.exec(
-            select(AlertGroup).where(
-                AlertGroup.channel == channel, AlertGroup.chat_id == chat_id, col(AlertGroup.active).is_(True)
-            )
-        )
-    ).all()
-    for group in groups:
+    group = await alert_group_of(session, channel, chat_id)
+    if group is not None:
         group.active = False
         await log_change(
             session,

@@ -21,6 +21,7 @@ from models import (
     Subject,
 )
 from notifications.render import Renderer
+from tests.dialog.test_staff_review import _submitted_objection
 from tests.support.chat import ChatUser, staff_chat
 from workflows import objections
 from workflows.calendar import default_calendar
@@ -39,19 +40,8 @@ LEAKS = (
 )
 
 
-async def _object_to_the_fine(app: App) -> ChatUser:
-    """山东鲁南 objects to 枣交罚〔2026〕1033号 (2026-09-25, 罚款 0.2 万元, 一般, 公示截止 2027-09-25)."""
-    user = ChatUser(app.engine, "entb")
-    await user.send("/start ENTB2468")
-    await user.press("我的信用记录")
-    await user.press("详情 1")
-    await user.press("提出异议")
-    await user.press("信息错误")
-    await user.send("罚款金额有误，应为 0.1 万元。")
-    await user.press("完成")
-    await user.press("确认承诺书")
-    await user.press("提交异议")
-    return user
+# 山东鲁南 objects to 枣交罚〔2026〕1033号 (2026-09-25, 罚款 0.2 万元, 一般, 公示截止 2027-09-25).
+_object_to_the_fine = _submitted_objection
 
 
 async def _record(app: App, no: str = "1033号") -> CreditRecord:

@@ -116,3 +116,14 @@ async def test_the_daily_digest_names_its_items_in_both_languages(demo: App) -> 
     for value in await data_values(demo):  # names and decision numbers are data
         english = english.replace(value, "")
     assert not problems(english) and not CJK.search(english), english
+
+
+async def test_an_alert_group_that_removed_the_bot_stops_being_one(demo: App) -> None:
+    from workflows.notices import end_bindings_of_gone_chat
+
+    await _alert_group(demo, "信用科")
+    async with demo.sessions() as s, s.begin():
+        await end_bindings_of_gone_chat(s, "telegram", "-100777", reason="Forbidden: bot was kicked")
+    async with demo.sessions() as s:
+        [group] = (await s.exec(select(AlertGroup))).all()
+    assert group.active is False
