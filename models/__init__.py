@@ -33,6 +33,7 @@ from models.people import (
 )
 from models.records import AssessmentCycle, CreditRecord, DriverViolation, RecordKind, RecordStatus, Severity
 from models.subjects import SUBJECT_CATEGORIES, Subject, SubjectKind
+from models.sweeps import SweepRun
 
 __all__ = [
     "AlertGroup",
@@ -71,5 +72,6 @@ __all__ = [
     "StaffRole",
     "Subject",
     "SubjectKind",
+    "SweepRun",
     "utcnow",
 ]
