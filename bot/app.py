@@ -14,9 +14,9 @@ from bot.context import Services
 from bot.engine import Engine
 from models import migrate
 from models.db import make_engine, session_factory
+from notifications.budget import SendBudget
 from notifications.delivery import Sender
 from notifications.dispatcher import Dispatcher
-from notifications.limits import RateLimiter
 from notifications.render import default_renderer
 from workflows.calendar import default_calendar
 from workflows.clock import Clock, SystemClock
@@ -31,7 +31,7 @@ class App:
     engine: Engine
 
     def dispatcher(
-        self, senders: dict[str, Sender], *, chat_id: str | None = None, limiter: RateLimiter | None = None
+        self, senders: dict[str, Sender], *, chat_id: str | None = None, limiter: SendBudget | None = None
     ) -> Dispatcher:
         """The outbox dispatcher for these channels; one unique instance name per process."""
         return Dispatcher(

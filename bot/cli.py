@@ -35,11 +35,16 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 
 
-def _logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _logging(verbose: bool = False, fmt: str | None = None) -> None:
+    from bot.logs import setup_logging
+
+    setup_logging(verbose=verbose, fmt=fmt or get_settings().log_format)  # type: ignore[arg-type]
+
+
+LogFormatOption = Annotated[
+    str | None,
+    typer.Option("--log-format", help="text (default; LOG_FORMAT) or json: one object per line."),
+]
 
 
 @app.command("migrate")
@@ -148,9 +153,18 @@ def chat(
 
 
 @app.command()
-def run(verbose: bool = False) -> None:
-    """Run the Telegram bot (long polling) with TELEGRAM_BOT_TOKEN."""
-    _logging(verbose)
+def run(
+    verbose: bool = False,
+    webhook: Annotated[
+        bool,
+        typer.Option(
+            help="Receive updates at WEBHOOK_URL (WEBHOOK_SECRET, WEBHOOK_LISTEN) instead of polling."
+        ),
+    ] = False,
+    log_format: LogFormatOption = None,
+) -> None:
+    """Run the Telegram bot with TELEGRAM_BOT_TOKEN: long polling (one process), or --webhook (many)."""
+    _logging(verbose, log_format)
     settings = get_settings()
     if not settings.telegram_bot_token:
         typer.echo(
@@ -160,18 +174,21 @@ def run(verbose: bool = False) -> None:
             "No TELEGRAM_BOT_TOKEN set: get one from @BotFather, or try locally with the commands above."
         )
         raise typer.Exit(2)
-    from bot.runner import run_telegram
+    from bot.runner import StartRefused, run_telegram
 
     try:
-        asyncio.run(run_telegram(settings))
+        asyncio.run(run_telegram(settings, webhook=webhook))
+    except StartRefused as refused:
+        typer.echo(str(refused), err=True)
+        raise typer.Exit(2) from None
     except KeyboardInterrupt:
         typer.echo("stopped")
 
 
 @app.command()
-def scheduler(verbose: bool = False) -> None:
+def scheduler(verbose: bool = False, log_format: LogFormatOption = None) -> None:
     """Run the reminder / warning sweeps (and deliver notices when TELEGRAM_BOT_TOKEN is set)."""
-    _logging(verbose)
+    _logging(verbose, log_format)
     from bot.runner import run_scheduler
 
     try:
@@ -181,9 +198,9 @@ def scheduler(verbose: bool = False) -> None:
 
 
 @app.command()
-def deliver(verbose: bool = False) -> None:
-    """Deliver outbox notices only (needs TELEGRAM_BOT_TOKEN)."""
-    _logging(verbose)
+def deliver(verbose: bool = False, log_format: LogFormatOption = None) -> None:
+    """Deliver outbox notices only (needs TELEGRAM_BOT_TOKEN); SEND_BUDGET=redis://… for several."""
+    _logging(verbose, log_format)
     settings = get_settings()
     if not settings.telegram_bot_token:
         typer.echo("TELEGRAM_BOT_TOKEN is not set.")

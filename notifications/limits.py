@@ -1,4 +1,5 @@
-"""Telegram's broadcast limits and the rate limiter the dispatcher sends under.
+"""Telegram's broadcast limits and the in-process send budget (notifications/budget.py shares it across
+processes through Redis).
 
 Source: Telegram Bot FAQ, "My bot is hitting limits, how do I avoid this?"
 https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this (as published 2024-2025).
@@ -22,6 +23,10 @@ MAX_MESSAGE_LENGTH = 4096  # Bot API sendMessage: text of 1-4096 characters
 MAX_CALLBACK_DATA_BYTES = 64  # Bot API InlineKeyboardButton.callback_data: 1-64 bytes
 
 GROUP_WINDOW_SECONDS = 60.0
+# Replies go first (issue #10): notices may fill the global window only up to this many sends below the
+# limit, so a user's reply finds a free slot at once even while a backlog drains at full speed. One slot of
+# 30 keeps delivery at 29/s, above the issue's 0.95 of 30/s.
+REPLY_RESERVE = 1
 _PRUNE_ABOVE = 1024  # idle per-chat windows are dropped once this many are tracked
 
 
@@ -33,12 +38,14 @@ class _SlidingWindow:
         self.seconds = seconds
         self._times: deque[list[float]] = deque()  # one-element lists: a send's stamp can move later
 
-    def wait_needed(self, now: float) -> float:
+    def wait_needed(self, now: float, reserve: int = 0) -> float:
+        """Seconds until one more send fits, keeping `reserve` of the capacity free."""
         while self._times and self._times[0][0] <= now - self.seconds:
             self._times.popleft()
-        if len(self._times) < self.capacity:
+        capacity = max(1, self.capacity - reserve)
+        if len(self._times) < capacity:
             return 0.0
-        return self._times[0][0] + self.seconds - now
+        return self._times[len(self._times) - capacity][0] + self.seconds - now
 
     def record(self, now: float) -> list[float]:
         entry = [now]
@@ -50,7 +57,8 @@ class _SlidingWindow:
         milliseconds after we were cleared, and an early count lets a 31st request into its second."""
         if when > entry[0]:
             entry[0] = when
-            self._times = deque(sorted(self._times, key=lambda e: e[0]))
+            if entry is not self._times[-1]:  # usually the newest send: nothing to reorder
+                self._times = deque(sorted(self._times, key=lambda e: e[0]))
 
     def idle(self, now: float) -> bool:
         return not self._times or self._times[-1][0] <= now - self.seconds
@@ -75,7 +83,9 @@ def is_group(chat_id: str) -> bool:
 
 
 class RateLimiter:
-    """Waits before each send so the bot stays inside Telegram's limits; shared by all sending tasks.
+    """Waits before each send so the bot stays inside Telegram's limits; shared by all sending tasks of
+    one process (replies and notices alike). Replies go first: a notice waits while any reply waits, and
+    leaves REPLY_RESERVE of the global window free.
 
     `clock` and `sleep` are injectable so tests advance a fake clock instead of sleeping.
     """
@@ -97,31 +107,47 @@ class RateLimiter:
         self._chats: dict[str, _SlidingWindow] = {}
         self._groups: dict[str, _SlidingWindow] = {}
         self._paused_until = 0.0
+        self._replies_waiting = 0
 
-    def pause(self, seconds: float) -> None:
+    async def pause(self, seconds: float) -> None:
         """After a 429 Telegram wants silence from the whole bot for `retry_after` seconds."""
         self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
 
-    def wait_needed(self, chat_id: str) -> float:
+    def wait_needed(self, chat_id: str, *, reply: bool = False) -> float:
         """Seconds until a send to chat_id is allowed (0: now); counts nothing."""
         now = self._clock()
         if self._paused_until > now:
             return self._paused_until - now
-        return max(window.wait_needed(now) for window in self._windows(chat_id))
+        reserve = 0 if reply else REPLY_RESERVE
+        return max(
+            self._global.wait_needed(now, reserve),
+            *(window.wait_needed(now) for window in self._windows(chat_id)[1:]),
+        )
 
-    async def acquire(self, chat_id: str) -> Slot:
+    async def acquire(self, chat_id: str, *, reply: bool = False) -> Slot:
         """Return when a send to chat_id is allowed, and count that send. Pass the result to done()
-        when the request has finished."""
-        while True:
-            wait = self.wait_needed(chat_id)
-            if wait <= 0:
-                break
-            await self._sleep(wait)
+        when the request has finished. A reply goes before every notice that is waiting."""
+        if reply:
+            self._replies_waiting += 1
+        try:
+            while True:
+                wait = self.wait_needed(chat_id, reply=reply)
+                if wait <= 0 and (reply or self._replies_waiting == 0):
+                    break
+                # A notice held back only by a waiting reply checks again soon: the reply takes its
+                # slot within one loop turn.
+                await self._sleep(wait if wait > 0 else 0.01)
+        finally:
+            if reply:
+                self._replies_waiting -= 1
         # No await between the check and the record: concurrent tasks cannot both take the last slot.
         now = self._clock()
         slot = Slot([(window, window.record(now)) for window in self._windows(chat_id)])
         self._prune(now)
         return slot
+
+    async def close(self) -> None:
+        """Nothing to release in process (the Redis budget closes its connection)."""
 
     def done(self, slot: Slot) -> None:
         """The request is answered: from now on the send counts from this moment."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from bot.i18n import N_
 from notifications.limits import MAX_MESSAGE_LENGTH
@@ -12,6 +14,20 @@ from workflows.errors import UserError
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+# Edited messages and channel posts are not something a user asked now (issue #9): not even fetched.
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """WEBHOOK_URL as Telegram calls it, the secret it sends back, and the path this server answers."""
+
+    url: str
+    secret: str
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path or "/"
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:

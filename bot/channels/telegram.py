@@ -3,15 +3,12 @@ Telegram objects and the engine's Event / Reply values."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -21,12 +18,18 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
 
-from bot.channels.common import CHANNEL, download, split_text
+from bot.channels.common import ALLOWED_UPDATES, CHANNEL, Webhook, download, split_text
+from bot.channels.outbound import ChatGone, ChatOrder, ReplySender, handle
+from bot.channels.telegram_sender import delivery_error
 from bot.dialogs.groups import GROUP_COMMAND_MENU
 from bot.dialogs.menu import COMMAND_MENU
 from bot.engine import Engine
 from bot.replies import Event, IncomingFile, Reply
+from notifications.budget import SendBudget
+from notifications.limits import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,13 @@ async def _download(bot: Bot, file_id: str) -> bytes:
 
 
 class AiogramChannel:
-    def __init__(self, engine: Engine, bot: Bot) -> None:
+    """Updates are handled concurrently (aiogram runs each as a task); one chat's in arrival order."""
+
+    def __init__(self, engine: Engine, bot: Bot, budget: SendBudget | None = None) -> None:
         self.engine = engine
         self.bot = bot
+        self.replies = ReplySender(budget or RateLimiter(), delivery_error, engine.sessions)
+        self.order = ChatOrder()
         self.dp = Dispatcher()
         router = Router()
         router.message()(self.on_message)
@@ -93,8 +100,9 @@ class AiogramChannel:
         self.dp.include_router(router)
 
     async def on_message(self, message: Message) -> None:
-        outcome = await self.engine.handle(message_event(self.bot, message))
-        await self.send(message.chat.id, outcome.replies)
+        async with self.order.turn(str(message.chat.id)):
+            outcome = await handle(self.engine, message_event(self.bot, message))
+            await self.send(message.chat.id, outcome.replies)
 
     async def on_callback(self, query: CallbackQuery) -> None:
         chat_id = query.message.chat.id if query.message else query.from_user.id
@@ -106,25 +114,38 @@ class AiogramChannel:
             language_code=query.from_user.language_code,
             chat_type=query.message.chat.type if query.message else "private",
         )
-        outcome = await self.engine.handle(event)
-        # Every callback is answered, or the user's button keeps spinning.
-        await query.answer(outcome.callback_notice or "")
-        message_id = query.message.message_id if query.message else None
-        await self.send(chat_id, outcome.replies, edit_message_id=message_id)
+        async with self.order.turn(str(chat_id)):
+            outcome = await handle(self.engine, event)
+            # Every callback is answered, or the user's button keeps spinning. Answering a callback
+            # sends no message, so it takes no slot of the budget.
+            try:
+                await query.answer(outcome.callback_notice or "")
+            except TelegramBadRequest as err:  # "query is too old": the button still did its work
+                log.info("callback answer refused: %s", err.message)
+            message_id = query.message.message_id if query.message else None
+            await self.send(chat_id, outcome.replies, edit_message_id=message_id)
 
     async def send(self, chat_id: int, replies: list[Reply], edit_message_id: int | None = None) -> None:
-        for reply in replies:
-            await self._send_one(chat_id, reply, edit_message_id if reply.edit else None)
+        try:
+            for reply in replies:
+                await self._send_one(chat_id, reply, edit_message_id if reply.edit else None)
+        except ChatGone as gone:
+            await self.replies.chat_gone(str(chat_id), str(gone))
+        except Exception as err:  # a reply Telegram refused, or the network gave out: one line, no traceback
+            log.warning("reply to %s not sent: %s: %s", chat_id, type(err).__name__, err)
 
     async def _send_one(self, chat_id: int, reply: Reply, edit_message_id: int | None) -> None:
         parts = split_text(reply.text)
         markup = _keyboard(reply)
+        call = self.replies.call
+        target = str(chat_id)
         if edit_message_id is not None and len(parts) == 1:
             try:
-                await self._retry(
+                await call(
+                    target,
                     lambda: self.bot.edit_message_text(
                         text=parts[0], chat_id=chat_id, message_id=edit_message_id, reply_markup=markup
-                    )
+                    ),
                 )
                 return
             except TelegramBadRequest as err:
@@ -133,26 +154,26 @@ class AiogramChannel:
                 log.info("edit failed (%s); sending a new message", err.message)
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
-            await self._retry(
-                lambda p=part, m=(markup if last else None): self.bot.send_message(chat_id, p, reply_markup=m)
+            await call(
+                target,
+                lambda p=part, m=(markup if last else None): self.bot.send_message(
+                    chat_id, p, reply_markup=m
+                ),
             )
         if reply.document is not None:
             doc = reply.document
-            await self._retry(
-                lambda: self.bot.send_document(chat_id, BufferedInputFile(doc.content, doc.file_name))
+            await call(
+                target, lambda: self.bot.send_document(chat_id, BufferedInputFile(doc.content, doc.file_name))
             )
 
-    @staticmethod
-    async def _retry(call: Callable[[], Awaitable[Any]]) -> Any:
-        """A reply hit by flood control waits as told, once; pushed notices go through the outbox instead."""
-        try:
-            return await call()
-        except TelegramRetryAfter as err:
-            await asyncio.sleep(err.retry_after)
-            return await call()
-
-    async def setup(self) -> None:
-        await self.bot.delete_webhook(drop_pending_updates=False)
+    async def setup(self, webhook: Webhook | None = None) -> None:
+        """Commands menu, and where updates come from: the webhook, or long polling (no webhook)."""
+        if webhook is None:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+        else:
+            await self.bot.set_webhook(
+                webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES
+            )
         for lang, commands in COMMAND_MENU.items():
             await self.bot.set_my_commands(
                 [BotCommand(command=c, description=d) for c, d in commands],
@@ -167,8 +188,13 @@ class AiogramChannel:
 
     async def run(self) -> None:
         await self.setup()
-        await self.dp.start_polling(
-            self.bot, handle_signals=False, allowed_updates=["message", "callback_query"]
+        await self.dp.start_polling(self.bot, handle_signals=False, allowed_updates=ALLOWED_UPDATES)
+
+    def add_webhook_route(self, app: web.Application, webhook: Webhook) -> None:
+        """aiogram's own aiohttp handler: a request without the secret token is refused (401); an update
+        is answered 200 at once and handled on its own task, as in polling."""
+        SimpleRequestHandler(dispatcher=self.dp, bot=self.bot, secret_token=webhook.secret).register(
+            app, path=webhook.path
         )
 
     async def stop(self) -> None:

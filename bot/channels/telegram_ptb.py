@@ -3,10 +3,11 @@ channel, for deployments that standardise on PTB."""
 
 from __future__ import annotations
 
-import asyncio
+import hmac
 import logging
 from typing import Any
 
+from aiohttp import web
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -15,14 +16,29 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.channels.common import CHANNEL, download, split_text
+from bot.channels.common import ALLOWED_UPDATES, CHANNEL, Webhook, download, split_text
+from bot.channels.outbound import ChatGone, ChatOrder, ReplySender, handle
+from bot.channels.telegram_sender import CHAT_GONE_PHRASES
 from bot.dialogs.groups import GROUP_COMMAND_MENU
 from bot.dialogs.menu import COMMAND_MENU
 from bot.engine import Engine
 from bot.replies import Event, IncomingFile, Reply
+from notifications.budget import SendBudget
+from notifications.delivery import (
+    DeliveryError,
+    PermanentFailure,
+    RecipientGone,
+    RetryLater,
+    TransientFailure,
+)
+from notifications.limits import RateLimiter
+
+# Updates handled at once (PTB's default is one at a time: a burst from one chat held every other chat
+# back). One chat's updates still run in order (ChatOrder).
+CONCURRENT_UPDATES = 256
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +49,27 @@ def build_application(token: str, api_base: str) -> Application:
         .token(token)
         .base_url(f"{api_base}/bot")
         .base_file_url(f"{api_base}/file/bot")
+        .concurrent_updates(CONCURRENT_UPDATES)
         .build()
     )
+
+
+def delivery_error(err: Exception) -> DeliveryError | None:
+    """The delivery contract's error for a python-telegram-bot error (as telegram_sender does for aiogram)."""
+    if isinstance(err, RetryAfter):
+        after = err.retry_after
+        return RetryLater(float(after if isinstance(after, int | float) else after.total_seconds()))
+    if isinstance(err, Forbidden):
+        return RecipientGone(f"blocked: {err.message}")
+    if isinstance(err, ChatMigrated):
+        return PermanentFailure(f"chat migrated to {err.new_chat_id}")
+    if isinstance(err, BadRequest):
+        if any(phrase in err.message.lower() for phrase in CHAT_GONE_PHRASES):
+            return RecipientGone(err.message)
+        return PermanentFailure(err.message)
+    if isinstance(err, NetworkError | TelegramError):  # TimedOut is a NetworkError
+        return TransientFailure(f"{type(err).__name__}: {err.message}")
+    return None
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -80,18 +115,22 @@ async def _download(attachment: Any) -> bytes:
 
 
 class PtbChannel:
-    def __init__(self, engine: Engine, application: Application) -> None:
+    def __init__(self, engine: Engine, application: Application, budget: SendBudget | None = None) -> None:
         self.engine = engine
         self.app = application
+        self.replies = ReplySender(budget or RateLimiter(), delivery_error, engine.sessions)
+        self.order = ChatOrder()
         self.app.add_handler(CallbackQueryHandler(self.on_callback))
         # New messages only: an edited message or a channel post is not something the user asked now.
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_message))
 
     async def on_message(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.effective_message is None:
+        message = update.effective_message
+        if message is None:
             return
-        outcome = await self.engine.handle(message_event(update.effective_message))
-        await self.send(update.effective_message.chat_id, outcome.replies)
+        async with self.order.turn(str(message.chat_id)):
+            outcome = await handle(self.engine, message_event(message))
+            await self.send(message.chat_id, outcome.replies)
 
     async def on_callback(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -105,43 +144,56 @@ class PtbChannel:
             language_code=query.from_user.language_code,
             chat_type=query.message.chat.type if query.message else "private",
         )
-        outcome = await self.engine.handle(event)
-        await query.answer(outcome.callback_notice or None)
-        await self.send(chat_id, outcome.replies, query.message.message_id if query.message else None)
+        async with self.order.turn(str(chat_id)):
+            outcome = await handle(self.engine, event)
+            try:  # answering a callback sends no message: no slot of the budget
+                await query.answer(outcome.callback_notice or None)
+            except BadRequest as err:  # "query is too old": the button still did its work
+                log.info("callback answer refused: %s", err.message)
+            await self.send(chat_id, outcome.replies, query.message.message_id if query.message else None)
 
     async def send(self, chat_id: int, replies: list[Reply], edit_message_id: int | None = None) -> None:
-        bot = self.app.bot
-        for reply in replies:
-            parts = split_text(reply.text)
-            markup = _keyboard(reply)
-            if reply.edit and edit_message_id is not None and len(parts) == 1:
-                try:
-                    await bot.edit_message_text(
-                        parts[0], chat_id=chat_id, message_id=edit_message_id, reply_markup=markup
-                    )
-                    continue
-                except BadRequest as err:
-                    if "not modified" in err.message:
-                        continue
-                    log.info("edit failed (%s); sending a new message", err.message)
-            for i, part in enumerate(parts):
-                m = markup if i == len(parts) - 1 else None
-                try:
-                    await bot.send_message(chat_id, part, reply_markup=m)
-                except RetryAfter as err:  # flood control on a reply: wait as told, once
-                    await asyncio.sleep(
-                        float(
-                            err.retry_after
-                            if isinstance(err.retry_after, int | float)
-                            else err.retry_after.total_seconds()
-                        )
-                    )
-                    await bot.send_message(chat_id, part, reply_markup=m)
-            if reply.document is not None:
-                await bot.send_document(chat_id, reply.document.content, filename=reply.document.file_name)
+        try:
+            for reply in replies:
+                await self._send_one(chat_id, reply, edit_message_id if reply.edit else None)
+        except ChatGone as gone:
+            await self.replies.chat_gone(str(chat_id), str(gone))
+        except Exception as err:  # a reply Telegram refused, or the network gave out: one line, no traceback
+            log.warning("reply to %s not sent: %s: %s", chat_id, type(err).__name__, err)
 
-    async def setup(self) -> None:
-        await self.app.bot.delete_webhook()
+    async def _send_one(self, chat_id: int, reply: Reply, edit_message_id: int | None) -> None:
+        bot = self.app.bot
+        call = self.replies.call
+        target = str(chat_id)
+        parts = split_text(reply.text)
+        markup = _keyboard(reply)
+        if edit_message_id is not None and len(parts) == 1:
+            try:
+                await call(
+                    target,
+                    lambda: bot.edit_message_text(
+                        parts[0], chat_id=chat_id, message_id=edit_message_id, reply_markup=markup
+                    ),
+                )
+                return
+            except BadRequest as err:
+                if "not modified" in err.message:
+                    return
+                log.info("edit failed (%s); sending a new message", err.message)
+        for i, part in enumerate(parts):
+            m = markup if i == len(parts) - 1 else None
+            await call(target, lambda p=part, m=m: bot.send_message(chat_id, p, reply_markup=m))
+        if reply.document is not None:
+            doc = reply.document
+            await call(target, lambda: bot.send_document(chat_id, doc.content, filename=doc.file_name))
+
+    async def setup(self, webhook: Webhook | None = None) -> None:
+        if webhook is None:
+            await self.app.bot.delete_webhook()
+        else:
+            await self.app.bot.set_webhook(
+                webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES
+            )
         for lang, commands in COMMAND_MENU.items():
             await self.app.bot.set_my_commands(
                 [BotCommand(c, d) for c, d in commands], language_code=None if lang == "zh" else lang
@@ -153,15 +205,33 @@ class PtbChannel:
                 language_code=None if lang == "zh" else lang,
             )
 
-    async def start(self) -> None:
+    async def start(self, webhook: Webhook | None = None) -> None:
+        """Long polling, or (webhook) only the update queue that add_webhook_route feeds."""
         await self.app.initialize()
-        await self.setup()
+        await self.setup(webhook)
         await self.app.start()
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(allowed_updates=["message", "callback_query"], poll_interval=0)
+        if webhook is None:
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0)
+
+    def add_webhook_route(self, app: web.Application, webhook: Webhook) -> None:
+        """PTB's custom-webhook pattern: our aiohttp server checks the secret and queues the update."""
+
+        async def receive(request: web.Request) -> web.Response:
+            given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+            if not hmac.compare_digest(given, webhook.secret):
+                return web.Response(status=401, text="Unauthorized")
+            try:
+                update = Update.de_json(await request.json(), self.app.bot)
+            except ValueError:
+                return web.Response(status=400, text="Bad Request")
+            await self.app.update_queue.put(update)
+            return web.Response()
+
+        app.router.add_post(webhook.path, receive)
 
     async def stop(self) -> None:
-        assert self.app.updater is not None
-        await self.app.updater.stop()
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
         await self.app.stop()
         await self.app.shutdown()

@@ -22,6 +22,7 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.channels.common import CHANNEL, split_text
+from notifications.budget import SendBudget
 from notifications.delivery import (
     DeliveryError,
     OutgoingButton,
@@ -74,10 +75,20 @@ def delivery_error(err: Exception) -> DeliveryError | None:
 
 
 class AiogramSender:
+    """One notice may take several requests (a long text in parts, a document). The dispatcher takes the
+    budget slot of the first; this sender takes one for each further request, from the same budget."""
+
     channel = CHANNEL
 
-    def __init__(self, bot: Bot, *, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        budget: SendBudget | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
         self.bot = bot
+        self.budget = budget
         self._sleep = sleep
 
     async def send(self, chat_id: str, message: OutgoingMessage) -> None:
@@ -95,19 +106,29 @@ class AiogramSender:
             calls.append(lambda: self.bot.send_document(target, file))
         for i, call in enumerate(calls):
             try:
-                await self._call(call, first=i == 0)
+                if i == 0:
+                    await call()
+                else:
+                    await self._further(chat_id, call)
             except Exception as err:
                 translated = delivery_error(err)
                 if translated is None:
                     raise
                 raise translated from err
 
-    async def _call(self, call: Callable[[], Awaitable[Any]], *, first: bool) -> None:
-        try:
-            await call()
-        except TelegramRetryAfter as err:
-            if first:
-                raise
-            # Earlier parts are delivered already: retrying the whole message would repeat them.
-            await self._sleep(err.retry_after)
-            await call()
+    async def _further(self, chat_id: str, call: Callable[[], Awaitable[Any]]) -> None:
+        """A later part: earlier parts are delivered already, so a 429 is waited out here (retrying the
+        whole message would repeat them)."""
+        while True:
+            slot = await self.budget.acquire(chat_id) if self.budget is not None else None
+            try:
+                await call()
+                return
+            except TelegramRetryAfter as err:
+                if self.budget is not None:
+                    await self.budget.pause(err.retry_after)
+                else:
+                    await self._sleep(err.retry_after)
+            finally:
+                if slot is not None and self.budget is not None:
+                    self.budget.done(slot)

@@ -438,7 +438,7 @@ async def test_no_send_starts_after_the_lease_ran_out(app, sender, renderer, clo
 
     limiter = RateLimiter(clock=lambda: clock.now().timestamp(), sleep=wait_on_frozen_clock)
     row_id = await add(app, clock, "42")
-    limiter.pause(400)  # a long 429 makes the send wait past the 300 s lease
+    await limiter.pause(400)  # a long 429 makes the send wait past the 300 s lease
     d = dispatcher(app, sender, renderer, clock, limiter=limiter, lease_seconds=300)
 
     assert (await d.run_once()).total == 0
@@ -488,12 +488,12 @@ async def test_run_forever_survives_a_lost_database(app, sender, renderer, clock
     real_claim = d._claim
     calls = 0
 
-    async def flaky_claim():  # type: ignore[no-untyped-def]
+    async def flaky_claim(*args):  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
         if calls == 1:
             raise OperationalError("SELECT", {}, ConnectionResetError("server closed the connection"))
-        return await real_claim()
+        return await real_claim(*args)
 
     d._claim = flaky_claim  # type: ignore[method-assign]
     stop = asyncio.Event()

@@ -27,10 +27,10 @@ def limiter(time: FakeTime, **limits: float) -> RateLimiter:
     return RateLimiter(**limits, clock=time, sleep=time.sleep)  # type: ignore[arg-type]
 
 
-async def send_times(rl: RateLimiter, time: FakeTime, chats: list[str]) -> list[float]:
+async def send_times(rl: RateLimiter, time: FakeTime, chats: list[str], *, reply: bool = True) -> list[float]:
     times = []
     for chat in chats:
-        await rl.acquire(chat)
+        await rl.acquire(chat, reply=reply)
         times.append(time.now)
     return times
 
@@ -53,6 +53,31 @@ async def test_different_chats_share_the_global_limit_of_30_per_second() -> None
     assert times[30] == 1.0  # the 31st waits for the one-second window to move on
 
 
+async def test_notices_leave_a_slot_of_every_second_to_replies() -> None:
+    time = FakeTime()
+    rl = limiter(time)
+    times = await send_times(rl, time, [str(n) for n in range(1, 31)], reply=False)
+    assert times[:29] == [0.0] * 29 and times[29] == 1.0  # the 30th notice waits...
+    time.now = 0.5
+    await rl.acquire("99", reply=True)
+    assert time.now == 0.5  # ...while a reply goes at once
+
+
+async def test_a_waiting_reply_goes_before_waiting_notices() -> None:
+    time = FakeTime()
+    rl = limiter(time)
+    await rl.acquire("1", reply=True)  # chat 1 is busy for one second
+    order: list[str] = []
+
+    async def send(chat: str, kind: str, reply: bool) -> None:
+        await rl.acquire(chat, reply=reply)
+        order.append(kind)
+
+    # The reply waits for chat 1's second; the notice to chat 2 could go at once but lets it go first.
+    await asyncio.gather(send("1", "reply", True), send("2", "notice", False))
+    assert order == ["reply", "notice"]
+
+
 async def test_a_group_gets_at_most_20_messages_per_minute() -> None:
     time = FakeTime()
     times = await send_times(limiter(time), time, ["-100123"] * 21)
@@ -68,8 +93,8 @@ async def test_pause_after_429_holds_back_every_chat() -> None:
     time = FakeTime()
     rl = limiter(time)
     await rl.acquire("1")
-    rl.pause(5)
-    rl.pause(1)  # a shorter retry_after does not cut the longer pause short
+    await rl.pause(5)
+    await rl.pause(1)  # a shorter retry_after does not cut the longer pause short
     assert rl.wait_needed("2") == 5.0
     await rl.acquire("2")
     assert time.now == 5.0
@@ -99,7 +124,7 @@ async def test_a_send_counts_from_when_its_request_finished() -> None:
     """Regression (delivery bench): counting at clearance let a 31st request into the server's second."""
     time = FakeTime()
     rl = limiter(time)
-    slots = [await rl.acquire(str(chat)) for chat in range(30)]
+    slots = [await rl.acquire(str(chat), reply=True) for chat in range(30)]
     time.now = 0.02  # the requests were answered 20 ms later
     for slot in slots:
         rl.done(slot)

@@ -8,6 +8,7 @@ Error texts copy the real Bot API so that the product's error handling is exerci
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import math
@@ -406,10 +407,17 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
+        # Webhook mode (setWebhook): updates are POSTed to the URL instead of waiting for getUpdates.
+        self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self.webhook_posts: list[tuple[int, int]] = []  # (update_id, HTTP status) of every POST made
+        self._webhook_task: asyncio.Task[None] | None = None
+
         methods: dict[str, Handler] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
             "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
@@ -443,6 +451,11 @@ class FakeBotAPI:
     async def stop(self) -> None:
         self._closing = True
         self._updates_pulse.fire()  # pending long polls answer [] at once instead of at their timeout
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -641,6 +654,12 @@ class FakeBotAPI:
         return self.bot_user
 
     async def _get_updates(self, params: Params) -> list[JSON]:
+        if self.webhook_url:
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+                "delete the webhook first",
+            )
         offset = _optional_int(params, "offset") or 0
         limit = min(max(_optional_int(params, "limit") or 100, 1), 100)
         timeout = max(_optional_int(params, "timeout") or 0, 0)
@@ -659,10 +678,76 @@ class FakeBotAPI:
     async def _delete_webhook(self, params: Params) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook_url = self.webhook_secret = None
+        return True
+
+    async def _set_webhook(self, params: Params) -> bool:
+        url = params.get("url") or ""
+        if not url:
+            return await self._delete_webhook(params)
+        if not url.startswith(("http://", "https://")):
+            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad_request("bad webhook: secret token contains unallowed characters")
+        self.webhook_url, self.webhook_secret = url, secret
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        if self._webhook_task is None:
+            self._webhook_task = asyncio.create_task(self._post_updates())
+        self._updates_pulse.fire()
         return True
 
     async def _get_webhook_info(self, params: Params) -> JSON:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        return {
+            "url": self.webhook_url or "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    # Telegram's default max_connections for a webhook.
+    WEBHOOK_CONNECTIONS = 40
+
+    async def _post_updates(self) -> None:
+        """POST each update to the webhook, several at once as Telegram does; an update is confirmed by a
+        2xx answer and tried again otherwise."""
+        import aiohttp  # the client half, only for webhook mode
+
+        in_flight: set[int] = set()
+        tasks: set[asyncio.Task[None]] = set()  # held so that running posts are not garbage-collected
+        slots = asyncio.Semaphore(self.WEBHOOK_CONNECTIONS)
+        async with aiohttp.ClientSession() as http:
+
+            async def post(update: JSON) -> None:
+                headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret or ""}
+                status = 0
+                try:
+                    async with (
+                        slots,
+                        http.post(str(self.webhook_url), json=update, headers=headers) as answer,
+                    ):
+                        status = answer.status
+                except (aiohttp.ClientError, OSError):
+                    status = 0
+                self.webhook_posts.append((update["update_id"], status))
+                if 200 <= status < 300:
+                    self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
+                else:
+                    await asyncio.sleep(0.2)  # Telegram retries a failed update later
+                in_flight.discard(update["update_id"])
+                self._updates_pulse.fire()
+
+            while not self._closing:
+                if not self.webhook_url:
+                    await self._updates_pulse.wait(1.0)
+                    continue
+                for update in list(self._updates):
+                    if update["update_id"] not in in_flight:
+                        in_flight.add(update["update_id"])
+                        task = asyncio.create_task(post(update))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                await self._updates_pulse.wait(1.0)
 
     async def _set_my_commands(self, params: Params) -> bool:
         commands = params.get("commands")
