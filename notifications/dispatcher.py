@@ -335,7 +335,11 @@ class Dispatcher:
                 return
             raise
         except Exception as err:  # a malformed row (e.g. a button without "action") must not stall the outbox
-            log.exception("outbox %s: unexpected error while preparing", row.id)
+            log.exception(
+                "outbox %s: unexpected error while preparing",
+                row.id,
+                extra={"outbox_id": row.id, "chat_id": row.chat_id},
+            )
             outcome = self._retry_or_fail(row, f"{type(err).__name__}: {err}")
         if outcome is None:
             return
@@ -343,7 +347,12 @@ class Dispatcher:
             recorded = await self._database(lambda: self._record(row, outcome), row, claimed_at, retry)
         except DATABASE_ERRORS:
             if retry:
-                log.error("outbox %s: %s but not recorded before the lease ran out", row.id, outcome.status)
+                log.error(
+                    "outbox %s: %s but not recorded before the lease ran out",
+                    row.id,
+                    outcome.status,
+                    extra={"outbox_id": row.id, "chat_id": row.chat_id},
+                )
                 return
             raise
         if recorded:
@@ -364,7 +373,12 @@ class Dispatcher:
                 left = (claimed_at + self.lease - utc_now(self.clock)).total_seconds()
                 if not retry or left <= delay:
                     raise
-                log.warning("outbox %s: database unavailable (%s); retrying", row.id, _first_line(err))
+                log.warning(
+                    "outbox %s: database unavailable (%s); retrying",
+                    row.id,
+                    _first_line(err),
+                    extra={"outbox_id": row.id, "chat_id": row.chat_id},
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, DATABASE_RETRY_CAP_SECONDS)
 
@@ -374,7 +388,11 @@ class Dispatcher:
             return prepared
         slot = await self.limiter.acquire(row.chat_id) if self.limiter is not None else None
         if utc_now(self.clock) - claimed_at >= self.lease:
-            log.warning("outbox %s: lease ran out before sending; left for the next claim", row.id)
+            log.warning(
+                "outbox %s: lease ran out before sending; left for the next claim",
+                row.id,
+                extra={"outbox_id": row.id, "chat_id": row.chat_id},
+            )
             return None
         try:
             await self.senders[row.channel].send(row.chat_id, prepared)
@@ -391,7 +409,12 @@ class Dispatcher:
         except PermanentFailure as err:
             return _Outcome(OutboxStatus.FAILED, str(err) or type(err).__name__)
         except Exception as err:  # a Sender breaking its contract (even with an OSError) is not a DB outage
-            log.exception("outbox %s: %s sender raised outside the delivery contract", row.id, row.channel)
+            log.exception(
+                "outbox %s: %s sender raised outside the delivery contract",
+                row.id,
+                row.channel,
+                extra={"outbox_id": row.id, "chat_id": row.chat_id},
+            )
             return self._retry_or_fail(row, f"{type(err).__name__}: {err}")
         finally:
             if slot is not None and self.limiter is not None:
@@ -499,7 +522,13 @@ class Dispatcher:
 
     async def _report_failure(self, session: AsyncSession, row: OutboxMessage, error: str) -> None:
         """A legally required notice that cannot be delivered must be served another way: tell the admins."""
-        log.error("outbox %s: legally required notice %s failed: %s", row.id, row.template, error)
+        log.error(
+            "outbox %s: legally required notice %s failed: %s",
+            row.id,
+            row.template,
+            error,
+            extra={"outbox_id": row.id, "chat_id": row.chat_id},
+        )
         subject = await session.get(Subject, row.subject_id) if row.subject_id is not None else None
         name = NOTICE_NAMES.get(row.template) or NOTICE_NAMES.get(row.template.split("_")[0])
         notice, notice_en = name or ("法定通知", "legal notice")
@@ -527,7 +556,11 @@ class Dispatcher:
                 now=utc_now(self.clock),
             )
         if not written:
-            log.error("outbox %s: no active admin with a bound chat to report the failure to", row.id)
+            log.error(
+                "outbox %s: no active admin with a bound chat to report the failure to",
+                row.id,
+                extra={"outbox_id": row.id, "chat_id": row.chat_id},
+            )
 
 
 def _first_line(err: BaseException) -> str:

@@ -125,6 +125,6 @@ class ReplySender:
 
     async def chat_gone(self, chat_id: str, reason: str) -> None:
         """A reply found the chat gone: end its bindings (as a failed notice would), quietly."""
-        log.info("chat %s is gone (%s); its bindings end", chat_id, reason)
+        log.info("chat %s is gone (%s); its bindings end", chat_id, reason, extra={"chat_id": chat_id})
         async with self._sessions() as session, session.begin():
             await end_bindings_of_gone_chat(session, CHANNEL, chat_id, reason=reason)

@@ -132,7 +132,9 @@ class AiogramChannel:
         except ChatGone as gone:
             await self.replies.chat_gone(str(chat_id), str(gone))
         except Exception as err:  # a reply Telegram refused, or the network gave out: one line, no traceback
-            log.warning("reply to %s not sent: %s: %s", chat_id, type(err).__name__, err)
+            log.warning(
+                "reply to %s not sent: %s: %s", chat_id, type(err).__name__, err, extra={"chat_id": chat_id}
+            )
 
     async def _send_one(self, chat_id: int, reply: Reply, edit_message_id: int | None) -> None:
         parts = split_text(reply.text)

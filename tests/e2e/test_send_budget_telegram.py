@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,7 +21,7 @@ from bot.app import App
 from bot.channels.telegram import AiogramChannel, make_bot
 from bot.channels.telegram_ptb import PtbChannel, build_application
 from bot.channels.telegram_sender import AiogramSender
-from models import OutboxMessage, OutboxStatus
+from models import ChatBinding, OutboxMessage, OutboxStatus
 from notifications.limits import RateLimiter
 from tests.support.botapi import FakeBotAPI, TelegramLimits
 from workflows.notices import enqueue
@@ -130,3 +131,24 @@ async def test_a_burst_during_a_drain_is_answered_in_full_and_in_order_and_block
     delivered = [m for m in api.sent if m.chat_id >= NOTICE_CHATS]
     assert len(delivered) == NOTICES  # none lost, none twice
     assert api.too_many_requests == 0  # one budget: replies and notices never overran the limits
+
+
+async def test_a_reply_to_a_chat_that_blocked_the_bot_ends_its_binding_quietly(
+    demo: App, api: FakeBotAPI, serving: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    driver = 700504
+    mark = api.mark()
+    api.push_text(driver, "DRVA2468")  # the demo driver's one-time code
+    bound = await api.wait_for(lambda s: s.chat_id == driver, since=mark)
+    assert "绑定成功" in bound.visible_text
+    api.blocked_chats.add(driver)
+    caplog.clear()
+    api.push_text(driver, "/menu")
+    for _ in range(100):
+        async with demo.sessions() as s:
+            binding = (await s.exec(select(ChatBinding).where(ChatBinding.chat_id == str(driver)))).one()
+        if not binding.active:
+            break
+        await asyncio.sleep(0.1)
+    assert not binding.active  # nothing more is queued for a chat that cannot be written to
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]

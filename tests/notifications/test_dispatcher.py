@@ -507,3 +507,32 @@ async def test_run_forever_survives_a_lost_database(app, sender, renderer, clock
         stop.set()
         await asyncio.wait_for(task, 2)
     assert calls >= 2 and sender.texts_to("42") == ["你好，甲"]
+
+
+async def test_a_stalled_send_holds_its_own_slot_not_the_rest(app, sender, renderer, clock) -> None:  # type: ignore[no-untyped-def]
+    """Issue #10: with a batch waiting for its slowest send, 3 % of sends stalling cut delivery to a third.
+    Here one send hangs until the end, and everything claimed after it is still delivered meanwhile."""
+    await add(app, clock, "1")  # the oldest row: in the first claim, and it hangs
+    for n in range(40):
+        await add(app, clock, str(100 + n))
+    release = asyncio.Event()
+
+    async def stall(chat_id: str) -> None:
+        if chat_id == "1":
+            await release.wait()
+
+    sender.on_send = stall
+    d = dispatcher(app, sender, renderer, clock, batch=5, concurrency=5)
+    stop = asyncio.Event()
+    task = asyncio.create_task(d.run_forever(stop, idle_seconds=0.01))
+    try:
+        for _ in range(500):
+            if len(sender.sent) == 40:
+                break
+            await asyncio.sleep(0.01)
+        assert len(sender.sent) == 40 and "1" not in dict(sender.sent)  # the rest went past it
+    finally:
+        release.set()
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    assert sender.texts_to("1") == ["你好，甲"]
