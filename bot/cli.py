@@ -13,6 +13,7 @@ from sqlmodel import or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import build_app
+from bot.commands.robots import app as robots_app
 from bot.commands.subjects import app as subjects_app
 from bot.commands.transfer import export_app, import_app
 from models import Staff, StaffRole, Subject, migrate
@@ -33,6 +34,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(subjects_app, name="subjects")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.add_typer(robots_app, name="robots")
 
 
 def _logging(verbose: bool = False, fmt: str | None = None) -> None:

@@ -21,7 +21,9 @@ from bot.channels.telegram import AiogramChannel, make_bot
 from bot.channels.telegram_sender import AiogramSender
 from models.locks import AlreadyPolling, poller_lock
 from notifications.budget import SendBudget, make_budget
+from notifications.robots import RobotSender
 from notifications.scheduler import CreditScheduler
+from workflows.robots import ROBOT_CHANNEL
 from workflows.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,11 @@ def budget_for(settings: Settings) -> SendBudget:
         per_chat_per_second=settings.telegram_per_chat_per_second,
         per_group_per_minute=settings.telegram_per_group_per_minute,
     )
+
+
+def robot_sender(built: App) -> RobotSender:
+    """Group robots link to the assistant where a Telegram notice has buttons."""
+    return RobotSender(built.sessions, action_link=f"https://t.me/{built.settings.bot_username}")
 
 
 def webhook_of(settings: Settings) -> Webhook:
@@ -81,8 +88,11 @@ async def _background(built: App, budget: SendBudget, settings: Settings) -> Asy
     assert settings.telegram_bot_token
     bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
     # Notices always go out through aiogram's client (also under BOT_FRAMEWORK=ptb), under the budget
-    # the replies use.
-    dispatcher = built.dispatcher({"telegram": AiogramSender(bot, budget=budget)}, limiter=budget)
+    # the replies use; group robots (issue #11) each under their platform's own limits.
+    robots = robot_sender(built)
+    dispatcher = built.dispatcher(
+        {"telegram": AiogramSender(bot, budget=budget), ROBOT_CHANNEL: robots}, limiter=budget
+    )
     scheduler = CreditScheduler(
         built.sessions, clock=built.engine.services.clock, calendar=built.engine.services.calendar
     )
@@ -97,6 +107,7 @@ async def _background(built: App, budget: SendBudget, settings: Settings) -> Asy
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(outbox, 35)
         await bot.session.close()
+        await robots.close()
 
 
 async def run_telegram(settings: Settings, *, webhook: bool = False) -> None:
@@ -184,11 +195,17 @@ async def run_scheduler(settings: Settings) -> None:
             built.sessions, clock=built.engine.services.clock, calendar=built.engine.services.calendar
         )
         scheduler.start()
-        log.warning("no TELEGRAM_BOT_TOKEN: sweeps write notices; a `credit-bot run` process delivers them")
+        log.warning(
+            "no TELEGRAM_BOT_TOKEN: sweeps write notices; group robots get theirs from here, Telegram chats "
+            "theirs from a `credit-bot run` process"
+        )
+        robots = robot_sender(built)
+        stop = asyncio.Event()
         try:
-            await asyncio.Event().wait()
+            await built.dispatcher({ROBOT_CHANNEL: robots}).run_forever(stop)
         finally:
             scheduler.shutdown()
+            await robots.close()
     finally:
         await built.close()
 
@@ -200,11 +217,12 @@ async def run_delivery(settings: Settings) -> None:
     built = await build_app(settings)
     budget = budget_for(settings)
     bot = make_bot(settings.telegram_bot_token, settings.telegram_api_base)
+    robots = robot_sender(built)
+    senders = {"telegram": AiogramSender(bot, budget=budget), ROBOT_CHANNEL: robots}
     try:
-        await built.dispatcher({"telegram": AiogramSender(bot, budget=budget)}, limiter=budget).run_forever(
-            asyncio.Event(), idle_seconds=0.2
-        )
+        await built.dispatcher(senders, limiter=budget).run_forever(asyncio.Event(), idle_seconds=0.2)
     finally:
         await bot.session.close()
+        await robots.close()
         await budget.close()
         await built.close()

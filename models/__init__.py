@@ -32,10 +32,13 @@ from models.people import (
     StaffRole,
 )
 from models.records import AssessmentCycle, CreditRecord, DriverViolation, RecordKind, RecordStatus, Severity
+from models.robots import Robot, RobotKind
 from models.subjects import SUBJECT_CATEGORIES, Subject, SubjectKind
 from models.sweeps import SweepRun
 
 __all__ = [
+    "Robot",
+    "RobotKind",
     "AlertGroup",
     "ApplicationStatus",
     "AssessmentCycle",

@@ -50,10 +50,13 @@ from notifications.delivery import (
 from notifications.render import Renderer, RenderError
 from workflows.clock import Clock, to_local, utc_now
 from workflows.notices import SANSHU_KIND, end_bindings_of_gone_chat, notify_staff, settle_sanshu
+from workflows.robots import ROBOT_CHANNEL, mark_broken
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+TELEGRAM_CHANNEL = "telegram"
 
 # The database went away (connection lost, server restarting, pool exhausted): try again later.
 # builtins.TimeoutError is an OSError, so asyncio timeouts are included. SQLAlchemy passes asyncpg's own
@@ -109,7 +112,7 @@ NOTICE_NAMES: dict[str, tuple[str, str]] = {
     "interview": ("约谈通知", "interview notice"),
     "record": ("信用记录变更通知", "record change notice"),
 }
-CHANNEL_NAMES = {"telegram": "Telegram", "console": "本地对话"}
+CHANNEL_NAMES = {"telegram": "Telegram", "console": "本地对话", "robot": "群机器人"}
 _REASONS = (
     ("blocked", "对方已屏蔽机器人"),
     ("chat not found", "对话不存在"),
@@ -386,7 +389,9 @@ class Dispatcher:
         prepared = await self._prepare(row)
         if isinstance(prepared, _Outcome):
             return prepared
-        slot = await self.limiter.acquire(row.chat_id) if self.limiter is not None else None
+        # The bot token's budget is Telegram's; a group robot keeps its own (notifications/robots.py).
+        limiter = self.limiter if row.channel == TELEGRAM_CHANNEL else None
+        slot = await limiter.acquire(row.chat_id) if limiter is not None else None
         if utc_now(self.clock) - claimed_at >= self.lease:
             log.warning(
                 "outbox %s: lease ran out before sending; left for the next claim",
@@ -398,8 +403,8 @@ class Dispatcher:
             await self.senders[row.channel].send(row.chat_id, prepared)
         except RetryLater as err:
             metrics.count_429("notice")
-            if self.limiter is not None:
-                await self.limiter.pause(err.retry_after)
+            if limiter is not None:
+                await limiter.pause(err.retry_after)
             retry_at = utc_now(self.clock) + timedelta(seconds=err.retry_after)
             return _Outcome(OutboxStatus.PENDING, str(err), retry_at, attempted=False)
         except TransientFailure as err:
@@ -417,8 +422,8 @@ class Dispatcher:
             )
             return self._retry_or_fail(row, f"{type(err).__name__}: {err}")
         finally:
-            if slot is not None and self.limiter is not None:
-                self.limiter.done(slot)
+            if slot is not None and limiter is not None:
+                limiter.done(slot)
         return _Outcome(OutboxStatus.SENT)
 
     def _retry_or_fail(self, row: OutboxMessage, error: str) -> _Outcome:
@@ -445,6 +450,8 @@ class Dispatcher:
                 text = self.renderer.render(row.template, lang, row.context)
             except RenderError as err:
                 return _Outcome(OutboxStatus.FAILED, f"render: {err}", attempted=False)
+            if row.channel == ROBOT_CHANNEL:  # one-way: the robot shows a link to the assistant instead
+                return OutgoingMessage(text)
             buttons = [[self._button(session, row, spec, lang) for spec in line] for line in row.buttons]
             return OutgoingMessage(text, buttons)
 
@@ -503,7 +510,9 @@ class Dispatcher:
     async def _settle(self, session: AsyncSession, row: OutboxMessage, outcome: _Outcome) -> None:
         """What the outcome means beyond the row, in the transaction that records it (so exactly once)."""
         now = utc_now(self.clock)
-        if outcome.chat_gone:
+        if outcome.chat_gone and row.channel == ROBOT_CHANNEL:
+            await mark_broken(session, int(row.chat_id), reason=outcome.error or "", now=now)
+        elif outcome.chat_gone:
             await end_bindings_of_gone_chat(session, row.channel, row.chat_id, reason=outcome.error or "")
         if row.kind == SANSHU_KIND and outcome.status in (OutboxStatus.SENT, OutboxStatus.FAILED):
             # 三书同达: served once a chat has all three; undeliverable goes to whoever recorded it.

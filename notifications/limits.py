@@ -64,6 +64,9 @@ class _SlidingWindow:
         return not self._times or self._times[-1][0] <= now - self.seconds
 
 
+SlidingWindow = _SlidingWindow  # public for other platforms' budgets (notifications/robots.py)
+
+
 def _window_for_rate(per_second: float) -> _SlidingWindow:
     # 30/s becomes 30 per 1 s and 0.5/s becomes 1 per 2 s, so fractional rates stay exact.
     capacity = max(1, math.floor(per_second))

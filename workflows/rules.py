@@ -255,6 +255,9 @@ BINDING_WRONG_CODES_ALERT_AT = 30
 BINDING_WRONG_CODES_WINDOW_MINUTES = 60
 # Notice kinds a department's alert group receives (issue #9; issue #11 routes robots the same way).
 ALERT_GROUP_KINDS = frozenset({"warning", "escalation", "interview", "digest", "undeliverable"})
+# What a group robot carries unless its admin chose otherwise (issue #11): risk warnings, overdue
+# escalations, interview reminders and no-shows, the daily digest, failed legally required notices.
+ROBOT_DEFAULT_KINDS = ALERT_GROUP_KINDS
 MAX_TEXT_LENGTH = 2000  # longer free text is refused with a message (Telegram allows 4096)
 
 # ---------------------------------------------------------------------------------------------------

@@ -270,6 +270,25 @@ SAMPLES = [
             "due_on": "2026-11-23",
         },
     ),
+    # workflows/robots.py mark_broken(): a group robot the platform refused (issue #11).
+    Sample(
+        "robot_broken",
+        "bad signature",
+        {
+            "robot_name": "信用科钉钉群",
+            "department": "信用科",
+            "platform": "钉钉",
+            "platform_en": "DingTalk",
+            "reason": "签名或安全设置校验失败（密钥、关键词或 IP 白名单）",
+            "reason_en": "310000: sign not match",
+        },
+    ),
+    # bot/commands/robots.py `robots test`.
+    Sample(
+        "robot_test",
+        "test message",
+        {"robot_name": "信用科钉钉群", "department": "信用科", "sent_at": "2026-11-27 09:30"},
+    ),
     # notifications/dispatcher.py: a legally required notice that failed for good.
     Sample(
         "delivery_failed",
