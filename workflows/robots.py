@@ -28,6 +28,14 @@ PLATFORM_NAMES: dict[RobotKind, tuple[str, str]] = {
     RobotKind.DINGTALK: ("钉钉", "DingTalk"),
     RobotKind.FEISHU: ("飞书", "Feishu"),
 }
+# The notice kinds a robot can carry (rules.ALERT_GROUP_KINDS), in words.
+KIND_WORDS: dict[str, tuple[str, str]] = {
+    "warning": ("风险预警", "risk warnings"),
+    "escalation": ("逾期督办", "overdue escalations"),
+    "interview": ("约谈提醒", "interview reminders"),
+    "digest": ("每日摘要", "daily digest"),
+    "undeliverable": ("法定通知未送达", "undelivered legal notices"),
+}
 # The path each platform's webhook URL has, to catch a URL pasted under the wrong --kind.
 WEBHOOK_PATHS: dict[RobotKind, str] = {
     RobotKind.WECOM: "/cgi-bin/webhook/send",

@@ -21,6 +21,7 @@ MODULES = (
     "follow_up",
     "subjects",
     "data",
+    "robots",
 )
 
 

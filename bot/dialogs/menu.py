@@ -140,8 +140,15 @@ async def show_menu(ctx: Ctx, intro: str | None = None, *, edit: bool = False) -
         if any(allowed(ctx.identity.staff, a) for a in ("data.import", "subject.manage", "lists.monthly")):
             manage.append(ctx.button(ctx._("📦 数据管理"), "data.menu"))
         rows.append(manage)
-        if allowed(ctx.identity.staff, "staff.manage"):
-            rows.append([ctx.button(ctx._("👥 人员管理"), "admin.staff")])
+        admin = (
+            [ctx.button(ctx._("👥 人员管理"), "admin.staff")]
+            if allowed(ctx.identity.staff, "staff.manage")
+            else []
+        )
+        if allowed(ctx.identity.staff, "alerts.manage"):
+            admin.append(ctx.button(ctx._("🤖 群机器人"), "admin.robots"))
+        if admin:
+            rows.append(admin)
     if role != "unbound":
         rows.append([ctx.button(ctx._("➕ 绑定其他主体"), "bind.start")])
     if ctx.identity.binding_count > 1:
