@@ -45,14 +45,29 @@ def update_kind(event: Event) -> str:
     return "other"
 
 
-async def handle(engine: Engine, event: Event) -> Outcome:
-    """The engine's step for one update, counted and timed for /metrics."""
-    metrics.count_update(update_kind(event))
-    started = time.perf_counter()
-    try:
-        return await engine.handle(event)
-    finally:
-        metrics.observe_handler(time.perf_counter() - started)
+# Dialog steps of one process running at once. Each holds a database connection for its transaction,
+# and the pool has 5 + 10 (SQLAlchemy's defaults); the rest is left to the dispatcher, the sweeps and
+# /healthz. Without this limit a results-day burst (or a webhook answering 200 before handling) started
+# hundreds of steps that queued for a connection and failed after the pool's 30 s timeout
+# (bench/scaleout.py: 354 of 3,000 updates). Updates waiting their chat's turn hold no slot.
+HANDLERS_AT_ONCE = 10
+
+
+class Handling:
+    """The engine's step for one update, under the process's limit, counted and timed for /metrics."""
+
+    def __init__(self, engine: Engine, at_once: int = HANDLERS_AT_ONCE) -> None:
+        self.engine = engine
+        self._slots = asyncio.Semaphore(at_once)
+
+    async def __call__(self, event: Event) -> Outcome:
+        metrics.count_update(update_kind(event))
+        async with self._slots:
+            started = time.perf_counter()
+            try:
+                return await self.engine.handle(event)
+            finally:
+                metrics.observe_handler(time.perf_counter() - started)
 
 
 class ChatGone(Exception):

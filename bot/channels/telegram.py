@@ -22,7 +22,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.channels.common import ALLOWED_UPDATES, CHANNEL, Webhook, download, split_text
-from bot.channels.outbound import ChatGone, ChatOrder, ReplySender, handle
+from bot.channels.outbound import ChatGone, ChatOrder, Handling, ReplySender
 from bot.channels.telegram_sender import delivery_error
 from bot.dialogs.groups import GROUP_COMMAND_MENU
 from bot.dialogs.menu import COMMAND_MENU
@@ -93,6 +93,7 @@ class AiogramChannel:
         self.bot = bot
         self.replies = ReplySender(budget or RateLimiter(), delivery_error, engine.sessions)
         self.order = ChatOrder()
+        self.handle = Handling(engine)
         self.dp = Dispatcher()
         router = Router()
         router.message()(self.on_message)
@@ -101,7 +102,7 @@ class AiogramChannel:
 
     async def on_message(self, message: Message) -> None:
         async with self.order.turn(str(message.chat.id)):
-            outcome = await handle(self.engine, message_event(self.bot, message))
+            outcome = await self.handle(message_event(self.bot, message))
             await self.send(message.chat.id, outcome.replies)
 
     async def on_callback(self, query: CallbackQuery) -> None:
@@ -115,7 +116,7 @@ class AiogramChannel:
             chat_type=query.message.chat.type if query.message else "private",
         )
         async with self.order.turn(str(chat_id)):
-            outcome = await handle(self.engine, event)
+            outcome = await self.handle(event)
             # Every callback is answered, or the user's button keeps spinning. Answering a callback
             # sends no message, so it takes no slot of the budget.
             try:
@@ -193,11 +194,12 @@ class AiogramChannel:
         await self.dp.start_polling(self.bot, handle_signals=False, allowed_updates=ALLOWED_UPDATES)
 
     def add_webhook_route(self, app: web.Application, webhook: Webhook) -> None:
-        """aiogram's own aiohttp handler: a request without the secret token is refused (401); an update
-        is answered 200 at once and handled on its own task, as in polling."""
-        SimpleRequestHandler(dispatcher=self.dp, bot=self.bot, secret_token=webhook.secret).register(
-            app, path=webhook.path
-        )
+        """aiogram's own aiohttp handler: a request without the secret token is refused (401). An update is
+        answered once it is handled (not at once, in the background): Telegram's connection limit then
+        holds back a flood, and an instance that dies mid-step leaves the update to be sent again."""
+        SimpleRequestHandler(
+            dispatcher=self.dp, bot=self.bot, secret_token=webhook.secret, handle_in_background=False
+        ).register(app, path=webhook.path)
 
     async def stop(self) -> None:
         await self.dp.stop_polling()

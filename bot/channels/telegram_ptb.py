@@ -20,7 +20,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.channels.common import ALLOWED_UPDATES, CHANNEL, Webhook, download, split_text
-from bot.channels.outbound import ChatGone, ChatOrder, ReplySender, handle
+from bot.channels.outbound import ChatGone, ChatOrder, Handling, ReplySender
 from bot.channels.telegram_sender import CHAT_GONE_PHRASES
 from bot.dialogs.groups import GROUP_COMMAND_MENU
 from bot.dialogs.menu import COMMAND_MENU
@@ -120,6 +120,7 @@ class PtbChannel:
         self.app = application
         self.replies = ReplySender(budget or RateLimiter(), delivery_error, engine.sessions)
         self.order = ChatOrder()
+        self.handle = Handling(engine)
         self.app.add_handler(CallbackQueryHandler(self.on_callback))
         # New messages only: an edited message or a channel post is not something the user asked now.
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_message))
@@ -129,7 +130,7 @@ class PtbChannel:
         if message is None:
             return
         async with self.order.turn(str(message.chat_id)):
-            outcome = await handle(self.engine, message_event(message))
+            outcome = await self.handle(message_event(message))
             await self.send(message.chat_id, outcome.replies)
 
     async def on_callback(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
@@ -145,7 +146,7 @@ class PtbChannel:
             chat_type=query.message.chat.type if query.message else "private",
         )
         async with self.order.turn(str(chat_id)):
-            outcome = await handle(self.engine, event)
+            outcome = await self.handle(event)
             try:  # answering a callback sends no message: no slot of the budget
                 await query.answer(outcome.callback_notice or None)
             except BadRequest as err:  # "query is too old": the button still did its work
@@ -217,7 +218,8 @@ class PtbChannel:
             await self.app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0)
 
     def add_webhook_route(self, app: web.Application, webhook: Webhook) -> None:
-        """PTB's custom-webhook pattern: our aiohttp server checks the secret and queues the update."""
+        """PTB's custom-webhook pattern: our aiohttp server checks the secret and handles the update before
+        answering (as the aiogram channel does: Telegram's connection limit is the backpressure)."""
 
         async def receive(request: web.Request) -> web.Response:
             given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -227,7 +229,7 @@ class PtbChannel:
                 update = Update.de_json(await request.json(), self.app.bot)
             except ValueError:
                 return web.Response(status=400, text="Bad Request")
-            await self.app.update_queue.put(update)
+            await self.app.process_update(update)
             return web.Response()
 
         app.router.add_post(webhook.path, receive)

@@ -47,7 +47,7 @@ async def _database(tmp_path: Path) -> str:
     return url
 
 
-async def _healthy(http: aiohttp.ClientSession, base: str, timeout: float = 30) -> None:
+async def _healthy(http: aiohttp.ClientSession, base: str, timeout: float = 120) -> None:
     for _ in range(int(timeout / 0.2)):
         try:
             async with http.get(base + "/healthz") as answer:
