@@ -197,6 +197,7 @@ class Dispatcher:
         # Claim again once a quarter of the slots are free: a backlog keeps every slot busy without one
         # query per finished send.
         refill = max(1, self.concurrency // 4)
+        stopping = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
                 free = self.concurrency - len(in_flight)
@@ -219,9 +220,14 @@ class Dispatcher:
                     task = asyncio.create_task(self._deliver(row, claimed_at, stats, stop=stop))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
-                if len(rows) < want:  # nothing more is due now: look again after a pause
-                    await _wait(stop, idle_seconds)
+                if len(rows) < want:
+                    # Nothing more is due now: look again after a pause, or as soon as a send finishes
+                    # (its chat's next notice is claimable only then: one at a time per chat).
+                    await asyncio.wait(
+                        {stopping, *in_flight}, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
+                    )
         finally:
+            stopping.cancel()
             # Sends already started finish and are recorded; the lease covers a process that is killed.
             if in_flight:
                 await asyncio.wait(in_flight, timeout=30)
