@@ -111,6 +111,7 @@ REF_KINDS = {  # what each kind of deadline belongs to (Deadline.ref_kind)
     "tolerance_materials": "commitment",
     "repair_more_materials": "repair_application",
     "rectification": "interview",
+    "fulfilment_review": "obligation_fulfilment",
 }
 
 

@@ -4,6 +4,7 @@ new. Delivery is the dispatcher's job."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -21,7 +22,6 @@ from models import (
     RecordStatus,
     Staff,
     StaffRole,
-    Subject,
 )
 from workflows import rules
 from workflows.calendar import WorkdayCalendar, add_months
@@ -35,9 +35,12 @@ from workflows.records import repair_eligibility
 from workflows.reminders import (
     KIND_LABELS,
     Directory,
+    DueDeadline,
+    SubjectBrief,
     deadline_references,
     due_deadlines,
     occasion,
+    subject_briefs,
     subject_chats_of,
 )
 from workflows.risk import RiskRule, scan
@@ -72,94 +75,140 @@ async def leader(session: AsyncSession, job: str) -> bool:
 async def sweep_deadlines(
     sessions: async_sessionmaker[AsyncSession], *, now: datetime, calendar: WorkdayCalendar, page: int = 2000
 ) -> SweepStats:
-    """Each page of due deadlines costs a handful of statements: its subjects, their chats, and one
-    batched insert of every reminder row (measured by bench/sweep.py)."""
+    """Each page of due deadlines costs a handful of statements: the page with its subjects, their
+    chats, the references, and one batched insert of every reminder row (measured by bench/sweep.py).
+    On PostgreSQL a page's rows are written in their own transaction while the next page is read and
+    built, so the database inserts while Python works; the pages are written in order."""
     today = local_today_of(now)
     stats = SweepStats()
     after = 0
     directory: Directory | None = None
-    while True:
-        async with sessions() as session, session.begin():
-            if after == 0 and not await leader(session, "sweep_deadlines"):
-                return stats
-            directory = directory or await Directory.load(session)
-            batch = await due_deadlines(session, today, calendar, after_id=after, limit=page)
-            subject_ids = {d.subject_id for d in batch if d.subject_id is not None}
-            subjects = await _subjects(session, subject_ids)
-            chats = await subject_chats_of(session, subject_ids)
-            references = await deadline_references(session, batch)
-            rows: dict[str, list[dict]] = {"subject": [], "staff": [], "escalation": []}
-            for d in batch:
-                stats.items_seen += 1
-                which = occasion(d.due_on, today, calendar)
-                if which is None:
-                    continue
-                subject = subjects.get(d.subject_id or 0)
-                label, actor = KIND_LABELS.get(d.kind, (d.kind, "staff"))
-                context = {
-                    "kind": label,
-                    "due_on": d.due_on,
-                    "subject_name": subject.name if subject else "",
-                    "ref": references.get((d.ref_kind, d.ref_id), ""),
-                    "occasion": which.split("-")[0],
-                    "workdays": abs(calendar.workdays_between(today, d.due_on)),
-                }
-                key = f"deadline:{d.id}:{d.due_on}:{which}"
-                common = {"kind": "deadline", "now": now}
-                if actor == "subject" and subject is not None:
-                    rows["subject"] += rows_for_chats(
-                        chats.get(subject.id or 0, []),
-                        event_key=key,
-                        template="deadline_subject",
-                        context=context,
-                        subject_id=subject.id,
-                        buttons=reminder_buttons(d.kind, d.ref_id),  # to where the subject reports
-                        **common,
-                    )
-                people = directory.recipients(d, subject)
-                if actor == "staff":
-                    for staff in people.staff:
-                        rows["staff"] += rows_for_chats(
-                            directory.chats.get(staff.id or 0, []),
-                            event_key=key,
-                            template="deadline_staff",
-                            context=context,
-                            staff_id=staff.id,
-                            **common,
-                        )
-                if which.startswith("overdue"):
-                    names = "、".join(s.name for s in people.staff) or "（未指定）"
-                    for boss in people.supervisors:
-                        rows["escalation"] += rows_for_chats(
-                            directory.chats.get(boss.id or 0, []),
-                            event_key=f"{key}:escalation",
-                            template="deadline_escalation",
-                            context={**context, "staff": names},
-                            staff_id=boss.id,
-                            kind="escalation",
-                            now=now,
-                        )
-                    # The department's alert groups see the escalation too (no buttons: notices only).
-                    rows["escalation"] += rows_for_chats(
-                        directory.alert_groups(subject.department if subject else None, "escalation"),
-                        event_key=f"{key}:escalation:group",
-                        template="deadline_escalation",
-                        context={**context, "staff": names},
-                        kind="escalation",
-                        now=now,
-                    )
-            for name, batch_rows in rows.items():
-                stats.add(name, await enqueue_many(session, batch_rows))
+    on_day: dict[date, tuple[str, int] | None] = {}  # due day → (occasion, working days to or past it)
+    writing: asyncio.Task[None] | None = None  # the previous page's insert (PostgreSQL)
+    try:
+        while True:
+            async with sessions() as session, session.begin():
+                if after == 0 and not await leader(session, "sweep_deadlines"):
+                    return stats
+                overlap = session.get_bind().dialect.name == "postgresql"
+                directory = directory or await Directory.load(session)
+                batch = await due_deadlines(session, today, calendar, after_id=after, limit=page)
+                stats.items_seen += len(batch)
+                subject_ids = {d.subject_id for d in batch if d.subject_id is not None}
+                subjects = await subject_briefs(session, subject_ids)
+                chats = await subject_chats_of(session, subject_ids)
+                references = await deadline_references(session, batch)
+                rows = _reminder_rows(
+                    batch, subjects, chats, references, directory, on_day, today, now, calendar
+                )
+                if not overlap:
+                    await _write_reminders(session, rows, stats)
+            if overlap:
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(_write_reminders_apart(sessions, rows, stats))
             if len(batch) < page:
-                return stats
-            after = batch[-1].id or after
+                break
+            after = batch[-1].id
+    finally:
+        if writing is not None:  # the last page's, or the one under way when reading failed
+            await writing
+    return stats
 
 
-async def _subjects(session: AsyncSession, ids: set[int]) -> dict[int, Subject]:
-    if not ids:
-        return {}
-    rows = (await session.exec(select(Subject).where(col(Subject.id).in_(ids)))).all()
-    return {s.id or 0: s for s in rows}
+async def _write_reminders(session: AsyncSession, rows: dict[str, list[dict]], stats: SweepStats) -> None:
+    for name, batch_rows in rows.items():
+        stats.add(name, await enqueue_many(session, batch_rows))
+
+
+async def _write_reminders_apart(
+    sessions: async_sessionmaker[AsyncSession], rows: dict[str, list[dict]], stats: SweepStats
+) -> None:
+    async with sessions() as session, session.begin():
+        await _write_reminders(session, rows, stats)
+
+
+def _reminder_rows(
+    batch: list[DueDeadline],
+    subjects: dict[int, SubjectBrief],
+    chats: dict[int, list[tuple[str, str]]],
+    references: dict[tuple[str, int], str],
+    directory: Directory,
+    on_day: dict[date, tuple[str, int] | None],
+    today: date,
+    now: datetime,
+    calendar: WorkdayCalendar,
+) -> dict[str, list[dict]]:
+    """The outbox rows of one page: what is due today for each deadline, to whom (subject, staff,
+    supervisors and alert groups when overdue). on_day caches what depends on the due day only."""
+    rows: dict[str, list[dict]] = {"subject": [], "staff": [], "escalation": []}
+    for d in batch:
+        if d.due_on not in on_day:
+            which = occasion(d.due_on, today, calendar)
+            on_day[d.due_on] = (
+                None if which is None else (which, abs(calendar.workdays_between(today, d.due_on)))
+            )
+        due = on_day[d.due_on]
+        if due is None:
+            continue
+        which, workdays = due
+        subject = subjects.get(d.subject_id or 0)
+        department = subject.department if subject else None
+        label, actor = KIND_LABELS.get(d.kind, (d.kind, "staff"))
+        context = {  # JSON already: every row of this deadline shares (and serialises) it once
+            "kind": label,
+            "due_on": d.due_on.isoformat(),
+            "subject_name": subject.name if subject else "",
+            "ref": references.get((d.ref_kind, d.ref_id), ""),
+            "occasion": which.split("-")[0],
+            "workdays": workdays,
+        }
+        key = f"deadline:{d.id}:{d.due_on}:{which}"
+        common = {"kind": "deadline", "now": now}
+        if actor == "subject" and subject is not None:
+            rows["subject"] += rows_for_chats(
+                chats.get(subject.id, []),
+                event_key=key,
+                template="deadline_subject",
+                context=context,
+                subject_id=subject.id,
+                buttons=reminder_buttons(d.kind, d.ref_id),  # to where the subject reports
+                **common,
+            )
+        people = directory.recipients_for(d.responsible_staff_id, department)
+        if actor == "staff":
+            for staff in people.staff:
+                rows["staff"] += rows_for_chats(
+                    directory.chats.get(staff.id or 0, []),
+                    event_key=key,
+                    template="deadline_staff",
+                    context=context,
+                    staff_id=staff.id,
+                    **common,
+                )
+        if which.startswith("overdue"):
+            names = "、".join(s.name for s in people.staff) or "（未指定）"
+            escalation = {**context, "staff": names}
+            for boss in people.supervisors:
+                rows["escalation"] += rows_for_chats(
+                    directory.chats.get(boss.id or 0, []),
+                    event_key=f"{key}:escalation",
+                    template="deadline_escalation",
+                    context=escalation,
+                    staff_id=boss.id,
+                    kind="escalation",
+                    now=now,
+                )
+            # The department's alert groups see the escalation too (no buttons: notices only).
+            rows["escalation"] += rows_for_chats(
+                directory.alert_groups(department, "escalation"),
+                event_key=f"{key}:escalation:group",
+                template="deadline_escalation",
+                context=escalation,
+                kind="escalation",
+                now=now,
+            )
+    return rows
 
 
 def local_today_of(now: datetime) -> date:
