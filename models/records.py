@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_field, utcnow
@@ -44,6 +44,14 @@ class CreditRecord(SQLModel, table=True):
         Index("ix_credit_record_kind_status_fulfilled", "kind", "status", "obligations_fulfilled_on"),
         # An import finds its rows by 行政处罚决定书文号 (+ subject): the natural key (bench/import.py).
         Index("ix_credit_record_decision_no", "decision_no", "subject_id"),
+        # The staff queue's 双公示 items (records not yet published): a few among a million, read once per
+        # staff member by the daily digest (bench/sweep.py: 25 × 0.1-0.9 s without it, 0.03 ms with it).
+        Index(
+            "ix_credit_record_unpublished",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
