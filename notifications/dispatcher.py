@@ -48,6 +48,7 @@ from notifications.delivery import (
     TransientFailure,
 )
 from notifications.render import Renderer, RenderError
+from workflows.alert_routing import alert_department
 from workflows.clock import Clock, to_local, utc_now
 from workflows.notices import SANSHU_KIND, end_bindings_of_gone_chat, notify_staff, settle_sanshu
 from workflows.robots import ROBOT_CHANNEL, mark_broken
@@ -570,6 +571,16 @@ class Dispatcher:
                 kind=DELIVERY_FAILED_TEMPLATE,
                 now=utc_now(self.clock),
             )
+        # The department's alert groups and robots too: someone there can serve it in writing (issue #11).
+        written += await alert_department(
+            session,
+            subject.department if subject else None,
+            kind="undeliverable",
+            event_key=f"delivery_failed:{row.id}",
+            template=DELIVERY_FAILED_TEMPLATE,
+            context=context,
+            now=utc_now(self.clock),
+        )
         if not written:
             log.error(
                 "outbox %s: no active admin with a bound chat to report the failure to",

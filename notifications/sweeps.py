@@ -8,6 +8,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -22,6 +23,7 @@ from models import (
     RecordStatus,
     Staff,
     StaffRole,
+    Subject,
 )
 from workflows import rules
 from workflows.calendar import WorkdayCalendar, add_months
@@ -287,6 +289,23 @@ async def sweep_interviews(
                             now=now,
                         ),
                     )
+                # The department's alert groups and robots see whom the interview is with.
+                subject = await session.get(Subject, iv.subject_id)
+                if subject is not None:
+                    stats.add(
+                        "group",
+                        await enqueue_many(
+                            session,
+                            rows_for_chats(
+                                directory.alert_groups(subject.department, "interview"),
+                                event_key=f"{key}:group",
+                                template="interview_reminder",
+                                context={**ctx, "subject_name": subject.name},
+                                kind="interview",
+                                now=now,
+                            ),
+                        ),
+                    )
             if now >= at + timedelta(hours=rules.INTERVIEW_NO_SHOW_AFTER_HOURS) and organiser is not None:
                 stats.add(
                     "unrecorded",
@@ -343,16 +362,7 @@ async def digests(session: AsyncSession, *, today: date, now: datetime, calendar
         items = await queue(session, staff, today=today, calendar=calendar)
         if not items:
             continue
-        context = {
-            "name": staff.name,
-            "today": today,
-            "pending": len(items),
-            "due_today": sum(1 for i in items if i.due_on == today),
-            "overdue": sum(1 for i in items if i.urgency == "overdue"),
-            "top": [f"{i.ref} {i.subject.name}：{i.asked}" for i in items[:5]],
-            # The English notice gets the same items in English (rendered in the chat's language).
-            "top_en": [f"{i.ref_in('en')} {i.subject_name('en')}: {i.asked_in('en')}" for i in items[:5]],
-        }
+        context = _digest_context(staff.name, today, items)
         written += await notify_staff(
             session,
             staff,
@@ -362,7 +372,47 @@ async def digests(session: AsyncSession, *, today: date, now: datetime, calendar
             kind="digest",
             now=now,
         )
+    return written + await department_digests(session, today=today, now=now, calendar=calendar)
+
+
+async def department_digests(
+    session: AsyncSession, *, today: date, now: datetime, calendar: WorkdayCalendar
+) -> int:
+    """A department's alert groups and robots get its day as its 负责人 sees it (issue #11): counts and
+    the first items, addressed to the department."""
+    directory = await Directory.load(session)
+    written = 0
+    for department in sorted({s.department for s in directory.staff if s.department}):
+        chats = directory.alert_groups(department, "digest")
+        if not chats:
+            continue
+        # The department's queue, as its chief sees it (a stand-in, never stored).
+        chief = Staff(name=department, department=department, role=StaffRole.SUPERVISOR)
+        items = await queue(session, chief, today=today, calendar=calendar)
+        if not items:
+            continue
+        context = _digest_context(department, today, items)
+        written += await enqueue_many(
+            session,
+            rows_for_chats(
+                chats, event_key=f"digest:{department}:{today}", template="daily_digest", context=context,
+                kind="digest", now=now,
+            ),
+        )  # fmt: skip
     return written
+
+
+def _digest_context(name: str, today: date, items: list[Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "today": today,
+        "pending": len(items),
+        "due_today": sum(1 for i in items if i.due_on == today),
+        "overdue": sum(1 for i in items if i.urgency == "overdue"),
+        "top": [f"{i.ref} {i.subject.name}：{i.asked}" for i in items[:5]],
+        # The English notice gets the same items in English (rendered in the chat's language).
+        "top_en": [f"{i.ref_in('en')} {i.subject_name('en')}: {i.asked_in('en')}" for i in items[:5]],
+    }
 
 
 async def monthly_lists_notice(

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Deadline, Interview, RiskWarning, Staff, Subject, SubjectKind
 from models import InterviewStatus as I
 from workflows import rules
+from workflows.alert_routing import alert_department
 from workflows.applications import close_deadlines
 from workflows.audit import log_change
 from workflows.calendar import WorkdayCalendar
@@ -384,6 +385,16 @@ async def record_outcome(
             template="interview_no_show",
             context={"subject_name": subject.name, **when(interview.scheduled_at), "recorded_by": staff.name},
             kind="interview",
+            now=now,
+        )
+    if not attended:  # the department's alert groups and robots (issue #11)
+        await alert_department(
+            session,
+            subject.department,
+            kind="interview",
+            event_key=f"interview:{interview_id}:no_show",
+            template="interview_no_show",
+            context={"subject_name": subject.name, **when(interview.scheduled_at), "recorded_by": staff.name},
             now=now,
         )
     # Where the subject reports on the rectification (workflows/follow_up.py): the notice's own button.

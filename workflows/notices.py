@@ -432,4 +432,10 @@ async def _tell_recorder(
     else:
         stmt = select(Staff).where(Staff.role == StaffRole.ADMIN, col(Staff.active).is_(True))
         recipients = list((await session.exec(stmt)).all())
-    return sum([await notify_staff(session, staff, **fields) for staff in recipients])
+    written = sum([await notify_staff(session, staff, **fields) for staff in recipients])
+    # The department's alert groups and robots hear of it too, without the button (issue #11).
+    from workflows.alert_routing import alert_department  # it writes through this module: import here
+
+    group_fields = {k: v for k, v in fields.items() if k not in ("buttons", "legally_required")}
+    await alert_department(session, subject.department if subject else None, **group_fields)
+    return written

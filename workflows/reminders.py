@@ -23,11 +23,13 @@ from models import (
     Objection,
     ObligationFulfilment,
     RepairApplication,
+    Robot,
     Staff,
     StaffRole,
     Subject,
 )
 from workflows import rules
+from workflows.alert_routing import targets as alert_targets
 from workflows.calendar import WorkdayCalendar
 from workflows.clock import to_local
 
@@ -133,11 +135,13 @@ class Directory:
         staff: list[Staff],
         chats: dict[int, list[tuple[str, str]]],
         groups: dict[str, list[tuple[str, str]]] | None = None,
+        robots: list[Robot] | None = None,
     ) -> None:
         self.staff = staff
         self.by_id = {s.id: s for s in staff}
         self.chats = chats
         self.groups = groups or {}  # department → its alert groups (issue #9)
+        self.robots = robots or []  # group robots (issue #11), routed by department and kind
         self._recipients: dict[tuple[int | None, str | None], Recipients] = {}
 
     @classmethod
@@ -158,7 +162,8 @@ class Directory:
         groups: dict[str, list[tuple[str, str]]] = {}
         for g in (await session.exec(select(AlertGroup).where(col(AlertGroup.active).is_(True)))).all():
             groups.setdefault(g.department, []).append((g.channel, g.chat_id))
-        return cls(staff, chats, groups)
+        robots = list((await session.exec(select(Robot))).all())
+        return cls(staff, chats, groups, robots)
 
     def department_staff(self, department: str | None) -> list[Staff]:
         """Who handles a department's items: its 经办 and 审核 (everyone's, for a subject with none)."""
@@ -178,8 +183,9 @@ class Directory:
         ]
 
     def alert_groups(self, department: str | None, kind: str) -> list[tuple[str, str]]:
-        """The department's alert groups, for the notice kinds groups carry (rules.ALERT_GROUP_KINDS)."""
-        return self.groups.get(department or "", []) if kind in rules.ALERT_GROUP_KINDS else []
+        """The department's alert groups (for the kinds groups carry, rules.ALERT_GROUP_KINDS) and its
+        group robots that carry this kind (workflows.alert_routing)."""
+        return alert_targets(self.groups.get(department or "", []), self.robots, department, kind)
 
     def recipients_for(self, responsible_staff_id: int | None, department: str | None) -> Recipients:
         """The responsible staff member if set, else the department's; for escalation their named

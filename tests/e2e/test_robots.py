@@ -205,3 +205,62 @@ async def test_an_admin_adds_a_dingtalk_robot_with_one_command_and_its_test_arri
     assert wrong.returncode == 1 and "不像飞书机器人" in wrong.stderr
     assert cli("remove", "信用科钉钉群").returncode == 0
     assert "还没有群机器人" in cli("list").stdout
+
+
+async def test_the_next_sweeps_overdue_escalation_and_digest_for_the_department_reach_its_robot(
+    demo: App, fake: FakeRobots
+) -> None:
+    """The issue's "done when": a DingTalk robot added to 信用科 gets the daily sweep's overdue escalation
+    (and the department's digest), signed, through the outbox; another department's robot gets nothing."""
+    from datetime import date
+
+    from models import Deadline, RepairApplication
+    from notifications.sweeps import digests, sweep_deadlines
+    from tests.notifications.test_sweeps import _subject, at
+
+    robot = await _add(demo, "信用科钉钉群", "dingtalk", fake.add_dingtalk("tok1", SECRET), SECRET)
+    async with demo.sessions() as s, s.begin():
+        other = await registry.add_robot(
+            s, name="支队飞书群", department="执法支队", kind="feishu", webhook_url=fake.add_feishu("h2", SECRET),
+            secret=SECRET, notice_kinds=None, actor="test", now=demo.engine.services.clock.now(),
+        )  # fmt: skip
+    anda = await _subject(demo, "安达")  # supervised by 信用科
+    async with demo.sessions() as s, s.begin():
+        application = RepairApplication(
+            ref_no="XF202611200001", subject_id=anda.id, record_id=1, regime="令36号"
+        )
+        s.add(application)
+        await s.flush()
+        s.add(
+            Deadline(
+                kind="repair_review",
+                ref_kind="repair_application",
+                ref_id=application.id,
+                subject_id=anda.id,
+                due_on=date(2026, 11, 20),
+            )
+        )
+    from tests.dialog.test_staff_review import _submitted_repair
+
+    await _submitted_repair(demo)  # an item in 信用科's queue for the digest
+    day = date(2026, 11, 24)
+    await sweep_deadlines(demo.sessions, now=at(day), calendar=demo.engine.services.calendar)
+    async with demo.sessions() as s, s.begin():
+        await digests(s, today=day, now=at(day), calendar=demo.engine.services.calendar)
+    rows = [r for r in await _rows(demo) if r.channel == registry.ROBOT_CHANNEL]
+    assert {(r.chat_id, r.template) for r in rows} == {
+        (str(robot.id), "deadline_escalation"),
+        (str(robot.id), "daily_digest"),
+    }
+    assert all(r.chat_id != str(other.id) for r in rows)
+
+    sender = RobotSender(demo.sessions, action_link=LINK)
+    demo.engine.services.clock.current = at(day)  # type: ignore[attr-defined]
+    try:
+        await demo.dispatcher({registry.ROBOT_CHANNEL: sender}).drain()
+    finally:
+        await sender.close()
+    texts = [m.text for m in fake.messages(Platform.DINGTALK)]
+    assert any("信用修复申请 XF202611200001" in t for t in texts)
+    assert any("信用科" in t and "今日待办" in t for t in texts)
+    assert sum(fake.refusals.values()) == 0
