@@ -6,16 +6,24 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import gettext
 from bot.replies import Button, Document, Event, Outcome, Reply
 from models import ButtonToken, ConversationState
+from models.base import utcnow
+from models.people import new_token
 from workflows.calendar import WorkdayCalendar
 from workflows.clock import Clock, local_today
 from workflows.identity import Identity
 from workflows.settings import Settings
+
+# Stale tokens are refused by screen number at once; their rows are deleted on every 8th screen, not on
+# every reply (one statement less per event; a chat keeps at most a few screens of dead tokens).
+STALE_TOKEN_SWEEP = 8
+_INSERT_TOKENS = insert(ButtonToken.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class Ctx:
         self.services = services
         self.outcome = Outcome()
         self._new_screen: int | None = None
+        self._tokens: list[dict[str, Any]] = []  # button tokens of this step, inserted by finish()
 
     # -- who and when -------------------------------------------------------------------------------
     @property
@@ -85,27 +94,40 @@ class Ctx:
         """A button whose data is an opaque token; the action and payload stay on the server."""
         if self._new_screen is None:
             self._new_screen = self.state.screen + 1
-        token = ButtonToken(
-            channel=self.state.channel,
-            chat_id=self.state.chat_id,
-            action=action,
-            payload=payload,
-            screen=self._new_screen,
-            persistent=persistent,
+        token = new_token()
+        self._tokens.append(
+            {
+                "token": token,
+                "channel": self.state.channel,
+                "chat_id": self.state.chat_id,
+                "action": action,
+                "payload": payload,
+                "screen": self._new_screen,
+                "persistent": persistent,
+                "created_at": utcnow(),
+            }
         )
-        self.session.add(token)
-        return Button(label, token.token)
+        return Button(label, token)
 
     async def finish(self) -> None:
-        """A new keyboard makes the older ones stale: drop their tokens (persistent ones stay)."""
+        """Store the reply's button tokens (one insert for all). A new keyboard makes the older ones stale:
+        the engine refuses a token from another screen, and every few screens their rows are dropped
+        (persistent ones stay)."""
         if self._new_screen is None:
             return
-        self.state.screen = self._new_screen
-        await self.session.exec(
-            delete(ButtonToken).where(
-                col(ButtonToken.channel) == self.state.channel,
-                col(ButtonToken.chat_id) == self.state.chat_id,
-                col(ButtonToken.screen) < self._new_screen,
-                col(ButtonToken.persistent).is_(False),
+        if self._new_screen % STALE_TOKEN_SWEEP == 0:
+            await self.session.exec(
+                delete(ButtonToken).where(
+                    col(ButtonToken.channel) == self.state.channel,
+                    col(ButtonToken.chat_id) == self.state.chat_id,
+                    col(ButtonToken.screen) < self._new_screen,
+                    col(ButtonToken.persistent).is_(False),
+                )
             )
-        )
+        if self._tokens:
+            # Core, not the ORM: one executemany of a statement compiled once (one round trip on asyncpg).
+            connection = await self.session.connection()
+            await connection.execute(_INSERT_TOKENS, self._tokens)
+            self._tokens = []
+        # Set last, so the state's row is written once, at the commit, with everything else.
+        self.state.screen = self._new_screen

@@ -13,9 +13,10 @@ import dataclasses
 import logging
 import weakref
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import dialogs
@@ -31,7 +32,7 @@ from workflows import rules
 from workflows.audit import log_change
 from workflows.clock import utc_now
 from workflows.errors import ForgedAttempt, UserError
-from workflows.identity import NOBODY, resolve_identity
+from workflows.identity import NOBODY, Identity, resolve_identity, state_and_identity
 from workflows.text import clean_optional
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,12 @@ class Engine:
             lock = self._locks[key] = asyncio.Lock()
         async with lock, self._writer:
             try:
-                return await self._handle(event)
+                try:
+                    return await self._handle(event)
+                except IntegrityError as err:
+                    if not _new_state_raced(err):
+                        raise
+                    return await self._handle(event)  # another process created the chat's state first
             except Exception:
                 log.exception("event failed for chat %s:%s", event.channel, event.chat_id)
                 return Outcome([Reply(CRASH_TEXT)], "出错了 / Error")  # both languages: the crash toast
@@ -76,10 +82,13 @@ class Engine:
         async with self.sessions() as session:
             try:
                 async with session.begin():
-                    state = await self._load_state(session, event)
+                    state, identity = await self._load(session, event)
                     lang, waiting = state.lang, state.state
-                    # A group is nobody, whatever was once bound to it: identity lives in private chats.
-                    identity = await resolve_identity(session, state) if event.private else NOBODY
+                    if state.id is None:
+                        # A new chat's row is inserted by the step's first query or the commit: an event
+                        # refused at once (most first messages) writes nothing. Two processes creating
+                        # it at once: the second insert waits on the unique key, fails, and is retried.
+                        session.add(state)
                     ctx = Ctx(session, state, event, identity, self.services)
                     await self._dispatch(ctx)
                     await ctx.finish()
@@ -103,23 +112,23 @@ class Engine:
                     expects_text=event.private and waiting in registry.texts,
                 )
 
-    async def _load_state(self, session: AsyncSession, event: Event) -> ConversationState:
-        stmt = select(ConversationState).where(
-            ConversationState.channel == event.channel, ConversationState.chat_id == event.chat_id
-        )
-        if self._row_lock:
-            stmt = stmt.with_for_update()
-        state = (await session.exec(stmt)).first()
-        if state is not None:
-            return state
+    async def _load(self, session: AsyncSession, event: Event) -> tuple[ConversationState, Identity]:
+        """The chat's state, row-locked on PostgreSQL (a new chat's is transient: not yet in the session),
+        and who is talking. A group is nobody, whatever was once bound to it: identity lives in private
+        chats."""
+        if event.private:
+            found = await state_and_identity(session, event.channel, event.chat_id, lock=self._row_lock)
+            if found is not None:
+                return found
+        else:
+            stmt = _STATE_FOR_UPDATE if self._row_lock else _STATE
+            params = {"channel": event.channel, "chat_id": event.chat_id}
+            state = (await session.exec(stmt, params=params)).first()
+            if state is not None:
+                return state, NOBODY
         lang = "en" if (event.language_code or "").startswith("en") else "zh"
-        try:
-            async with session.begin_nested():
-                state = ConversationState(channel=event.channel, chat_id=event.chat_id, lang=lang)
-                session.add(state)
-        except IntegrityError:  # another process created it first
-            state = (await session.exec(stmt)).one()
-        return state
+        state = ConversationState(channel=event.channel, chat_id=event.chat_id, lang=lang)
+        return state, (await resolve_identity(session, state) if event.private else NOBODY)
 
     async def _dispatch(self, ctx: Ctx) -> None:
         event = ctx.event
@@ -181,6 +190,20 @@ class Engine:
             return
         handler = registry.actions[token.action]
         await handler(ctx, dict(token.payload))
+
+
+# Built once: the state is read on every event (SQLAlchemy still caches the compiled form per dialect).
+_STATE = select(ConversationState).where(
+    col(ConversationState.channel) == bindparam("channel"),
+    col(ConversationState.chat_id) == bindparam("chat_id"),
+)
+_STATE_FOR_UPDATE = _STATE.with_for_update()
+
+
+def _new_state_raced(err: IntegrityError) -> bool:
+    """The unique key of conversation_state refused a new chat's row: another process inserted it first."""
+    statement = err.statement or ""
+    return statement.lstrip().upper().startswith("INSERT INTO CONVERSATION_STATE")
 
 
 def _cleaned(event: Event) -> Event:

@@ -19,7 +19,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import CreditRecord, RecordKind, RecordStatus, Subject
 from workflows.clock import to_local
-from workflows.dataio.write import Sheet, write_csv, write_xlsx
 from workflows.errors import UserError
 from workflows.imports.columns import SEVERITY_LABELS
 from workflows.imports.penalties import COLUMNS, LEGACY_CODES
@@ -149,6 +148,8 @@ async def export_penalties(
     suffix = target.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise UserError("导出文件名应以 .xlsx 或 .csv 结尾。")
+    from workflows.dataio.write import Sheet, write_csv, write_xlsx  # openpyxl (numpy, Pillow): on use
+
     pages = penalty_pages(session, start=start, end=end, status=status)
     if suffix == ".csv":
         return await stream_to_writer(pages, lambda rows: write_csv(target, HEADERS, rows, encoding=encoding))

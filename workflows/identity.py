@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlalchemy import and_, bindparam
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import ChatBinding, ConversationState, Staff, Subject, SubjectKind
@@ -40,17 +41,71 @@ async def chat_bindings(session: AsyncSession, channel: str, chat_id: str) -> li
 
 
 async def resolve_identity(session: AsyncSession, state: ConversationState) -> Identity:
-    bindings = await chat_bindings(session, state.channel, state.chat_id)
-    if not bindings:
+    """The chat's bindings with their subject or staff member, in one query."""
+    params = {"channel": state.channel, "chat_id": state.chat_id}
+    rows = (await session.exec(_IDENTITY, params=params)).all()
+    return _identity([(binding, subject, staff) for binding, subject, staff in rows], state)
+
+
+async def state_and_identity(
+    session: AsyncSession, channel: str, chat_id: str, *, lock: bool
+) -> tuple[ConversationState, Identity] | None:
+    """A chat's state (row-locked when `lock`, for PostgreSQL) and who is talking, in one query: it runs
+    on every event. None for a chat without a state row yet (then: resolve_identity on a new state)."""
+    stmt = _STATE_AND_IDENTITY_LOCKED if lock else _STATE_AND_IDENTITY
+    rows = (await session.exec(stmt, params={"channel": channel, "chat_id": chat_id})).all()
+    if not rows:
+        return None
+    state = rows[0][0]
+    bindings = [(binding, subject, staff) for _, binding, subject, staff in rows if binding is not None]
+    return state, _identity(bindings, state)
+
+
+def _identity(
+    rows: list[tuple[ChatBinding, Subject | None, Staff | None]], state: ConversationState
+) -> Identity:
+    if not rows:
         return NOBODY
-    active = next((b for b in bindings if b.id == state.active_binding_id), bindings[-1])
+    active, subject, staff = next((row for row in rows if row[0].id == state.active_binding_id), rows[-1])
     if active.staff_id is not None:
-        staff = await session.get(Staff, active.staff_id)
         if staff is not None and not staff.active:
             staff = None  # a disabled account keeps its binding row but loses its powers
-        return Identity(active, None, staff, len(bindings))
-    subject = await session.get(Subject, active.subject_id)
-    return Identity(active, subject, None, len(bindings))
+        return Identity(active, None, staff, len(rows))
+    return Identity(active, subject, None, len(rows))
+
+
+# Built once; the outer joins fetch the subject or staff member of each binding with it.
+_IDENTITY = (
+    select(ChatBinding, Subject, Staff)
+    .outerjoin(Subject, col(ChatBinding.subject_id) == col(Subject.id))
+    .outerjoin(Staff, col(ChatBinding.staff_id) == col(Staff.id))
+    .where(
+        col(ChatBinding.channel) == bindparam("channel"),
+        col(ChatBinding.chat_id) == bindparam("chat_id"),
+        col(ChatBinding.active),
+    )
+    .order_by(col(ChatBinding.id))
+)
+# The state row (the outer joins' non-nullable side, so PostgreSQL can lock it alone) with its bindings.
+_STATE_AND_IDENTITY = (
+    select(ConversationState, ChatBinding, Subject, Staff)
+    .outerjoin(
+        ChatBinding,
+        and_(
+            col(ChatBinding.channel) == col(ConversationState.channel),
+            col(ChatBinding.chat_id) == col(ConversationState.chat_id),
+            col(ChatBinding.active),
+        ),
+    )
+    .outerjoin(Subject, col(ChatBinding.subject_id) == col(Subject.id))
+    .outerjoin(Staff, col(ChatBinding.staff_id) == col(Staff.id))
+    .where(
+        col(ConversationState.channel) == bindparam("channel"),
+        col(ConversationState.chat_id) == bindparam("chat_id"),
+    )
+    .order_by(col(ChatBinding.id))
+)
+_STATE_AND_IDENTITY_LOCKED = _STATE_AND_IDENTITY.with_for_update(of=ConversationState)  # type: ignore[arg-type]
 
 
 async def binding_labels(

@@ -13,16 +13,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.drawing.image import Image
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
-
 from workflows.clock import to_local
 
 if TYPE_CHECKING:  # matplotlib loads when a chart is drawn: the bot and the CLI start a second faster
     from matplotlib.figure import Figure
+    from openpyxl.worksheet.worksheet import Worksheet  # openpyxl too (numpy, Pillow): when a file is made
 from workflows.monthly_lists import (
     BROKEN,
     CHART_SERIES,
@@ -158,7 +153,6 @@ def chart_png(lists: MonthlyLists) -> bytes:
 # XLSX
 # ---------------------------------------------------------------------------------------------------
 
-BOLD = Font(bold=True)
 DATE_FORMAT = "yyyy-mm-dd"
 MAX_WIDTH = 60
 
@@ -169,8 +163,10 @@ def _display_width(value: object) -> int:
 
 
 def _write_table(ws: Worksheet, top: int, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    from openpyxl.styles import Font
+
     for c, header in enumerate(headers, 1):
-        ws.cell(top, c, header).font = BOLD
+        ws.cell(top, c, header).font = Font(bold=True)
     for r, row in enumerate(rows, top + 1):
         for c, value in enumerate(row, 1):
             cell = ws.cell(r, c, value)
@@ -179,6 +175,9 @@ def _write_table(ws: Worksheet, top: int, headers: Sequence[str], rows: Sequence
 
 
 def _fit_columns(ws: Worksheet, rows: Sequence[Sequence[object]]) -> None:
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+
     widths: dict[int, int] = {}
     for row in rows:
         for c, value in enumerate(row, 1):
@@ -193,6 +192,8 @@ def _fit_columns(ws: Worksheet, rows: Sequence[Sequence[object]]) -> None:
 def _list_sheet(
     ws: Worksheet, headers: Sequence[str], rows: Sequence[DesignationRow] | Sequence[ResultRow]
 ) -> None:
+    from openpyxl.utils import get_column_letter
+
     cells = [row.cells() for row in rows] or [("本月无记录",)]
     _write_table(ws, 1, headers, cells)
     ws.freeze_panes = "A2"
@@ -202,6 +203,9 @@ def _list_sheet(
 
 
 def _summary_sheet(ws: Worksheet, lists: MonthlyLists, png: bytes, made_at: datetime | None) -> None:
+    from openpyxl.drawing.image import Image
+    from openpyxl.styles import Font
+
     ws["A1"] = f"{lists.year}年{lists.month}月 信用工作月度清单（对象清单、成效清单）"
     ws["A1"].font = Font(bold=True, size=14)
     made = f"，生成于 {to_local(made_at):%Y-%m-%d %H:%M}" if made_at is not None else ""
@@ -215,7 +219,7 @@ def _summary_sheet(ws: Worksheet, lists: MonthlyLists, png: bytes, made_at: date
     ]
     _write_table(ws, 4, ("清单", "类别", "数量"), counts)
     by_month_top = 4 + len(counts) + 2
-    ws.cell(by_month_top, 1, f"逐月统计（{lists.year}年1月至{lists.month}月）").font = BOLD
+    ws.cell(by_month_top, 1, f"逐月统计（{lists.year}年1月至{lists.month}月）").font = Font(bold=True)
     month_headers = ["类别", *(f"{m}月" for m in range(1, lists.month + 1))]
     month_rows = [[series, *lists.by_month[series][: lists.month]] for series in CHART_SERIES]
     _write_table(ws, by_month_top + 1, month_headers, month_rows)
@@ -230,6 +234,8 @@ def _summary_sheet(ws: Worksheet, lists: MonthlyLists, png: bytes, made_at: date
 def workbook_bytes(lists: MonthlyLists, *, made_at: datetime | None = None) -> bytes:
     """Sheets 汇总 (counts, the month-by-month table and the chart), 对象清单, 成效清单.
     made_at: when the file is made (aware), shown on 汇总; pass the injected clock's now."""
+    from openpyxl import Workbook
+
     wb = Workbook()
     summary = wb.active
     assert summary is not None  # a new workbook has one sheet

@@ -18,7 +18,6 @@ from bot.app import App
 from bot.commands.common import cli_actor, fail, with_app
 from workflows.clock import SystemClock, local_today, utc_now
 from workflows.dataio.values import parse_date
-from workflows.dataio.write import write_errors_file, write_template
 from workflows.errors import UserError
 from workflows.exports import export_penalties
 from workflows.imports import KINDS, ImportResult, kind_named
@@ -137,6 +136,7 @@ def _import_command(kind: str) -> Callable[..., None]:
         if not result.ok:
             if any(p.row for p in result.problems):
                 from workflows.dataio.read import open_table
+                from workflows.dataio.write import write_errors_file
 
                 target = errors_path(file)
                 with open_table(file) as table:
@@ -169,6 +169,8 @@ def template(
         spec = kind_named(kind)
     except UserError as err:
         raise fail(err) from None
+    from workflows.dataio.write import write_template  # openpyxl (numpy, Pillow): only when writing one
+
     write_template(output, spec.label, [c.template() for c in spec.columns])
     typer.echo(f"模板已写入 {output}")
 

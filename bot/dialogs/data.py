@@ -19,8 +19,6 @@ from bot.i18n import N_
 from bot.replies import Button, Document, IncomingFile
 from workflows import rules
 from workflows.clock import utc_now
-from workflows.dataio.read import open_table
-from workflows.dataio.write import write_errors_file, write_template
 from workflows.errors import UserError
 from workflows.imports import KINDS, ImportResult, detect_kind, kind_label, kind_named
 from workflows.imports.runner import file_sha256
@@ -75,6 +73,8 @@ async def pick_kind(ctx: Ctx, payload: dict) -> None:
 async def template(ctx: Ctx, payload: dict) -> None:
     require(ctx.identity.staff, "data.import")
     kind = kind_named(str(payload["kind"]))
+    from workflows.dataio.write import write_template  # openpyxl (numpy, Pillow) loads on first use
+
     buffer = io.BytesIO()
     write_template(buffer, kind.label, [c.template() for c in kind.columns])
     label = kind_label(kind, ctx.lang)
@@ -140,6 +140,8 @@ async def on_menu_file(ctx: Ctx, file: IncomingFile) -> None:
     ):
         raise UserError(N_("这里不需要发送文件。请使用按钮，或输入 /menu 返回主菜单。"))
     name, content = await _fetch(ctx, file)
+    from workflows.dataio.read import open_table  # openpyxl (numpy, Pillow) loads on first use
+
     with open_table(content, name) as table:
         kind = detect_kind(table.headers)
     if kind is None:
@@ -210,6 +212,9 @@ def _errors_document(result: ImportResult, name: str, content: bytes) -> Documen
     if not errors:
         return None
     csv = name.lower().endswith((".csv", ".txt"))
+    from workflows.dataio.read import open_table
+    from workflows.dataio.write import write_errors_file
+
     buffer = io.BytesIO()
     with open_table(content, name) as table:
         write_errors_file(table, errors, buffer, "csv" if csv else "xlsx")

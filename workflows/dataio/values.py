@@ -12,8 +12,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from openpyxl.utils.datetime import from_excel
-
 from workflows.clock import to_local
 from workflows.errors import UserError
 
@@ -202,6 +200,8 @@ def _parse_moment(value: Any, kind: str) -> datetime:
 
 
 def _from_serial(serial: float) -> datetime:
+    from openpyxl.utils.datetime import from_excel  # openpyxl loads numpy and Pillow: only when used
+
     moment = from_excel(serial)
     assert isinstance(moment, datetime)
     # Serials store time as a day fraction: 14:30 may come back as 14:29:59.999…, so round to the second.

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models import SUBJECT_CATEGORIES, Severity
 from workflows import rules
@@ -20,9 +20,11 @@ from workflows.dataio.values import (
     parse_decimal,
     parse_int,
 )
-from workflows.dataio.write import TemplateColumn
 from workflows.errors import UserError
 from workflows.validation import validate_id_number, validate_qualification_cert, validate_uscc
+
+if TYPE_CHECKING:
+    from workflows.dataio.write import TemplateColumn
 
 Reader = Callable[[Any, date], Any]  # (cell, today) → value
 
@@ -46,6 +48,8 @@ class Column:
         return not getattr(self.read, "free_text", False)
 
     def template(self) -> TemplateColumn:
+        from workflows.dataio.write import TemplateColumn  # openpyxl (numpy, Pillow): only when writing
+
         need = "必填" if self.required else (f"条件必填：{self.when}" if self.when else "选填")
         return TemplateColumn(self.header, need, self.fmt, self.allowed, self.example, self.note)
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import any_, bindparam, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -27,11 +27,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from workflows import rules
 from workflows.calendar import WorkdayCalendar
 from workflows.clock import to_local
-from workflows.dataio.read import Table, open_table
 from workflows.dataio.values import INVISIBLE, cell_text
 from workflows.errors import UserError
 from workflows.imports.bulk import audit_row, insert_audit
 from workflows.imports.columns import Column, HeaderMap, map_headers, reason_of
+
+if TYPE_CHECKING:
+    from workflows.dataio.read import Table
 
 REQUIRED_EMPTY = ("必填项为空", "Required, but empty")
 
@@ -421,6 +423,8 @@ async def run_import(
 ) -> ImportResult:
     """Check and (unless dry_run or any problem) write the file's rows, in the caller's transaction."""
     result = ImportResult(kind.name, kind.label, kind.label_en, file_name, file_sha256(source), dry_run)
+    from workflows.dataio.read import open_table  # openpyxl (numpy, Pillow): only when importing
+
     try:
         table = open_table(source, file_name)
     except UserError as err:
