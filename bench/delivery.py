@@ -17,6 +17,18 @@ Workload: every private chat gets two notices and the rest go to chats drawn wit
 20/min). --order shuffled (default) writes them as many interleaved sweeps would; grouped writes each
 chat's notices back to back, as one sweep per recipient would. --rate and --chat-rate set the client's
 RateLimiter (default: the Telegram figures) to see what margin keeps the server from answering 429.
+
+Several processes (issue #10, item 3): `--processes 1,2,3` measures, per N, one `credit-bot run` (long polling,
+dispatcher and scheduler) plus N-1 `credit-bot deliver` as real processes, SEND_BUDGET=redis://… shared (N=1:
+memory, the embedded default, then redis too unless --no-redis-single), a fresh bot token (so fresh Redis keys)
+and a fresh database per run, migrated by the bench before the processes start. While the outbox drains,
+--users-per-second users send /help from private chats that get no notices; a reply's latency is its first
+sendMessage minus the push, both on the server's monotonic clock. The drain runs from the first to the last
+notice at the server (process start-up excluded).
+
+    .venv/bin/python -m bench.delivery --quick --processes 1,2,3
+    .venv/bin/python -m bench.delivery --quick --processes 1,2,3 \
+        --database-url postgresql://postgres@127.0.0.1:5432/helper_dlv   # its public schema is recreated
 """
 
 from __future__ import annotations
@@ -24,13 +36,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
 import inspect
 import itertools
 import logging
+import math
+import os
 import platform
 import random
 import re
 import shutil
+import signal
 import sqlite3
 import statistics
 import sys
@@ -43,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from bot.app import App, build_app
@@ -50,21 +67,23 @@ from bot.channels.common import CHANNEL
 from bot.channels.telegram import make_bot
 from bot.channels.telegram_sender import AiogramSender
 from models import OutboxMessage, OutboxStatus
+from models.db import make_engine, normalise_url
 from notifications.dispatcher import Dispatcher, DispatchStats
 from notifications.limits import (
     GLOBAL_MESSAGES_PER_SECOND,
     PER_CHAT_MESSAGES_PER_SECOND,
     PER_GROUP_MESSAGES_PER_MINUTE,
+    REPLY_RESERVE,
     RateLimiter,
 )
 from workflows.notices import enqueue
 from workflows.settings import Settings
 
 try:
-    from tests.support.botapi import FakeBotAPI, TelegramLimits
+    from tests.support.botapi import FakeBotAPI, SentMessage, TelegramLimits
 except ModuleNotFoundError:  # `python bench/delivery.py`: the repository root is not on sys.path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.support.botapi import FakeBotAPI, TelegramLimits
+    from tests.support.botapi import FakeBotAPI, SentMessage, TelegramLimits
 
 SEED = 20261124
 TEMPLATE = "repair_accept"  # "您的信用修复申请 {{ ref_no }}（决定书 {{ decision_no }}）已受理…": one line, no buttons
@@ -74,6 +93,7 @@ FIRST_GROUP_CHAT = -1_001_700_000_001  # supergroup ids are -100xxxxxxxxxx
 TARGET_RATIO = 0.95  # the issue: at least 0.95 of the 30/s ceiling...
 MAX_429_SHARE = 0.01  # ...with at most 1 % of requests answered 429
 PROFILE_SECONDS = 10.0  # the rate profile's step
+PROCESS_PROFILE_SECONDS = 5.0  # the same with --processes, whose quick drains last half a minute
 POLL_SECONDS = 0.1  # how often the bench looks whether the outbox is drained
 UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 DEFAULT_CONCURRENCY = inspect.signature(Dispatcher).parameters["concurrency"].default
@@ -317,6 +337,489 @@ def print_report(f: Figures, run: Run, notices: int) -> None:
     )
 
 
+# ---- several processes (issue #10, item 3) ------------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+FIRST_USER_CHAT = 600_000_001  # private chats that only ask /help: no notice goes to them
+REPLY_TARGET_SECONDS = 2.0  # the issue: replies during the drain answered within 2 s (p99)
+STARTUP_TIMEOUT = 300.0  # a loaded 2-core machine imports aiogram, SQLAlchemy and migrates slowly
+STOP_TIMEOUT = 40.0  # `credit-bot run` waits up to 35 s for its sends in flight
+LAST_REPLIES_SECONDS = 5.0  # after the drain, how long the bench waits for replies still due
+REFUSED_DATABASES = frozenset({"test", "lead_test"})  # other sessions' databases: never reset by the bench
+
+
+@dataclass
+class Process:
+    role: str  # "run" (long polling + dispatcher + scheduler) or "deliver"
+    proc: asyncio.subprocess.Process
+    log: Path
+    cpu_seconds: float = 0.0
+    log_bytes: int = 0  # the log's size when asked to stop: what follows is shutting down, not the drain
+
+
+@dataclass
+class ProcessRun:
+    processes: int
+    budget: str  # "memory" or "redis"
+    spawned: float  # time.monotonic() when the first process was started
+    drained_after: float | None  # seconds after spawning when the bench saw no unfinished row
+    asked: dict[int, float]  # user chat -> when it sent /help (the server's clock)
+    sent: list[SentMessage]
+    requests: int  # sendMessage calls, 429s included
+    too_many: int
+    unfinished: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    sent_by: dict[str, int] = field(default_factory=dict)  # process role -> notices it delivered
+    cpu: dict[str, float] = field(default_factory=dict)  # process role -> CPU seconds
+    bench_cpu: float = 0.0  # this process: the fake Bot API server and the simulated users
+    problems: list[str] = field(default_factory=list)  # WARNING and worse from the processes' logs
+    too_many_at: list[float] = field(default_factory=list)  # when the server answered 429
+    redis_calls: int | None = None  # budget scripts Redis ran (EVALSHA), None with the memory budget
+    holds: list[float] = field(default_factory=list)  # Redis budget: seconds from a slot's take to done()
+    crashed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ProcessFigures:
+    label: str
+    notices: int
+    delivered: int
+    drain_seconds: float  # first to last notice at the server
+    notice_rate: float
+    rate: float  # notices and replies in the drain window
+    steady_rate: float  # the same over the middle 80 % of those sends
+    requests: int
+    too_many: int
+    duplicates: int
+    lost: int
+    out_of_order: int
+    asked: int
+    answered: int
+    latencies: list[float]
+    profile: list[float]  # all sends/s in each PROCESS_PROFILE_SECONDS from the first notice
+    tail_chats: int  # chats the last 10 % of notices went to: few means the per-chat 1/s bound the tail
+    tail_most: int  # the most of those notices that went to one chat
+    tail_gap: float  # median seconds between two notices to one chat among them
+    slow_replies: list[str]  # replies later than the target, with any 429 that came while they waited
+
+
+async def fresh_database(url: str, workdir: Path, label: str) -> str:
+    """An empty database for one run: a new SQLite file, or the PostgreSQL schema dropped and recreated."""
+    if url.startswith("sqlite"):
+        return f"sqlite+aiosqlite:///{workdir / f'delivery-{label}.db'}"
+    name = make_url(normalise_url(url)).database
+    if not name or name in REFUSED_DATABASES:
+        raise SystemExit(f"refusing to reset the database {name!r}: use a database of the bench's own")
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            await conn.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        await engine.dispose()
+    return url
+
+
+async def spawn(role: str, env: dict[str, str], workdir: Path, label: str, k: int) -> Process:
+    log = workdir / f"{label}-{role}-{k}.log"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", role, cwd=workdir, env=env, stdout=out, stderr=out
+        )
+    return Process(role if role == "run" else f"{role} {k}", proc, log)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process (Linux), 0 where /proc is not there."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def stop_all(processes: Sequence[Process]) -> None:
+    """SIGINT (the Ctrl-C the processes handle), then kill what has not stopped in STOP_TIMEOUT."""
+    for p in processes:
+        p.cpu_seconds = cpu_seconds(p.proc.pid)
+        p.log_bytes = p.log.stat().st_size
+        if p.proc.returncode is None:
+            p.proc.send_signal(signal.SIGINT)
+    for p in processes:
+        try:
+            await asyncio.wait_for(p.proc.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            p.proc.kill()
+            await p.proc.wait()
+
+
+async def started(api: FakeBotAPI, processes: Sequence[Process]) -> None:
+    """Wait for `run` to poll Telegram; a process that exits first ends the bench with its log."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not any(method == "getUpdates" for method, _ in api.calls):
+        gone = [p for p in processes if p.proc.returncode is not None]
+        if gone or time.monotonic() > deadline:
+            await stop_all(processes)
+            tails = "\n".join(
+                f"--- {p.role}\n" + p.log.read_text(errors="replace")[-2000:] for p in processes
+            )
+            raise SystemExit(
+                f"`credit-bot run` did not start polling (exited: {[p.role for p in gone]}):\n{tails}"
+            )
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def record_429s(api: FakeBotAPI) -> list[float]:
+    """When the server answers 429, on its clock (FakeBotAPI counts them but keeps no times)."""
+    times: list[float] = []
+    admit = api._admit
+
+    def timed_admit(method: str, chat_id: int) -> None:
+        before = api.too_many_requests
+        try:
+            admit(method, chat_id)
+        finally:
+            if api.too_many_requests > before:
+                times.append(time.monotonic())
+
+    api._admit = timed_admit  # type: ignore[method-assign]
+    return times
+
+
+async def redis_script_calls(url: str) -> int:
+    """EVALSHA calls Redis has run since it started (every process on that Redis counts)."""
+    import coredis
+
+    redis = coredis.Redis.from_url(url, decode_responses=True)
+    try:
+        stats = await redis.info("commandstats")
+    finally:
+        redis.connection_pool.disconnect()
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+async def sample_holds(url: str, token: str, stop: asyncio.Event) -> list[float]:
+    """How long each send holds its slot before done() moves it: the global window's members are added at
+    the take and restamped at done(), so a member seen with two scores held it for their difference.
+    Sampled every 10 ms; a send that took less than that is not seen twice and not counted."""
+    import coredis
+
+    redis = coredis.Redis.from_url(url, decode_responses=True)
+    key = f"credit-bot:{token.split(':', 1)[0]}:global"
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    try:
+        while not stop.is_set():
+            for member, score in await redis.zrange(key, 0, -1, withscores=True):
+                first.setdefault(member, score)
+                last[member] = score
+            await asyncio.sleep(0.01)
+    finally:
+        redis.connection_pool.disconnect()
+    return sorted(last[m] - first[m] for m in first if last[m] > first[m])
+
+
+async def play_users(
+    api: FakeBotAPI, asked: dict[int, float], stop: asyncio.Event, per_second: float
+) -> None:
+    """Users in private chats of their own send /help, `per_second` of them a second, until stop."""
+    chat = FIRST_USER_CHAT + len(asked)
+    while not stop.is_set():
+        asked[chat] = time.monotonic()  # FakeBotAPI stamps `sent` with this clock
+        api.push_text(chat, "/help")
+        chat += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1 / per_second)
+
+
+async def wait_for_replies(api: FakeBotAPI, asked: dict[int, float], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if asked.keys() <= {m.chat_id for m in api.sent}:
+            return
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def sent_by_process(app: App, processes: Sequence[Process]) -> dict[str, int]:
+    """Notices each process delivered: claimed_by is host:pid:…, written by the claim that sent it."""
+    roles = {p.proc.pid: p.role for p in processes}
+    async with app.sessions() as session:
+        stmt = (
+            select(OutboxMessage.claimed_by, func.count())
+            .where(col(OutboxMessage.status) == OutboxStatus.SENT)
+            .group_by(col(OutboxMessage.claimed_by))
+        )
+        counts: Counter[str] = Counter()
+        for claimed_by, n in (await session.exec(stmt)).all():
+            pid = int(str(claimed_by).split(":")[1]) if claimed_by and claimed_by.count(":") >= 2 else -1
+            counts[roles.get(pid, str(claimed_by))] += int(n)
+    return {p.role: counts[p.role] for p in processes} | {
+        k: v for k, v in counts.items() if k not in roles.values()
+    }
+
+
+def log_problems(processes: Sequence[Process]) -> list[str]:
+    lines = []
+    for p in processes:
+        with p.log.open("rb") as log:
+            text = log.read(p.log_bytes).decode(errors="replace")
+        for line in text.splitlines():
+            if any(level in line for level in ("WARNING", "ERROR", "CRITICAL", "Traceback")):
+                lines.append(f"{p.role}: {line.strip()}")
+    return lines
+
+
+async def measure_processes(
+    args: argparse.Namespace, notices: Sequence[Notice], count: int, budget: str, workdir: Path
+) -> ProcessRun:
+    """One `credit-bot run` and count − 1 `credit-bot deliver` against one fresh database and fake server."""
+    label = f"n{count}-{budget}"
+    url = await fresh_database(args.database_url, workdir, label)
+    # Migrated here, once: processes starting together on an empty database would migrate concurrently.
+    app = await build_app(Settings(database_url=url, _env_file=None), migrate_db=True)  # type: ignore[call-arg]
+    try:
+        await write_outbox(app, notices)
+        token = f"{random.randint(10**9, 2 * 10**9)}:BENCH-DELIVERY"  # fresh bot id: fresh Redis keys
+        async with FakeBotAPI(token, limits=telegram_limits()) as api:
+            env = {
+                **os.environ,
+                "PYTHONUNBUFFERED": "1",
+                "DATABASE_URL": url,
+                "TELEGRAM_BOT_TOKEN": token,
+                "TELEGRAM_API_BASE": api.base_url,
+                "SEND_BUDGET": "memory" if budget == "memory" else args.redis,
+            }
+            run_429s = record_429s(api)
+            redis_before = await redis_script_calls(args.redis) if budget == "redis" else None
+            sampling = asyncio.Event()
+            holds = (
+                asyncio.create_task(sample_holds(args.redis, token, sampling)) if budget == "redis" else None
+            )
+            cpu_before = time.process_time()
+            spawned = time.monotonic()
+            processes = [await spawn("run", env, workdir, label, 0)]
+            processes += [await spawn("deliver", env, workdir, label, k) for k in range(1, count)]
+            run = ProcessRun(count, budget, spawned, None, {}, [], 0, 0)
+            stop_users = asyncio.Event()
+            users: asyncio.Task[None] | None = None
+            try:
+                await started(api, processes)  # `run` answers chats from now on
+                users = asyncio.create_task(play_users(api, run.asked, stop_users, args.users_per_second))
+                while time.monotonic() - spawned < args.timeout:
+                    await asyncio.sleep(POLL_SECONDS)
+                    run.crashed = [p.role for p in processes if p.proc.returncode is not None]
+                    if run.crashed:
+                        break
+                    if await unfinished_rows(app) == 0:
+                        run.drained_after = time.monotonic() - spawned
+                        break
+                stop_users.set()
+                await users
+                await wait_for_replies(api, run.asked, LAST_REPLIES_SECONDS)
+                await asyncio.sleep(0.5)  # a notice sent twice would arrive now
+            finally:
+                stop_users.set()
+                if users is not None and not users.done():
+                    await users
+                await stop_all(processes)
+            run.bench_cpu = time.process_time() - cpu_before
+            run.cpu = {p.role: p.cpu_seconds for p in processes}
+            run.sent = list(api.sent)
+            run.requests = sum(1 for method, _ in api.calls if method == "sendMessage")
+            run.too_many = api.too_many_requests
+            run.too_many_at = run_429s
+            sampling.set()
+            if holds is not None:
+                run.holds = await holds
+            if redis_before is not None:
+                run.redis_calls = await redis_script_calls(args.redis) - redis_before
+        run.unfinished = await unfinished_rows(app)
+        run.statuses = await status_counts(app)
+        run.sent_by = await sent_by_process(app, processes)
+        run.problems = log_problems(processes)
+    finally:
+        await app.close()
+    return run
+
+
+def telegram_limits() -> TelegramLimits:
+    return TelegramLimits(
+        global_per_second=GLOBAL_MESSAGES_PER_SECOND,
+        per_chat_per_second=PER_CHAT_MESSAGES_PER_SECOND,
+        per_group_per_minute=PER_GROUP_MESSAGES_PER_MINUTE,
+    )
+
+
+def process_figures(run: ProcessRun, notices: Sequence[Notice]) -> ProcessFigures:
+    notice_msgs = [m for m in run.sent if m.chat_id not in run.asked]
+    numbers = [_marker(m.text) for m in notice_msgs]
+    delivered = Counter(numbers)
+    by_chat: dict[int, list[int]] = defaultdict(list)
+    for message, number in zip(notice_msgs, numbers, strict=True):
+        by_chat[message.chat_id].append(number)
+    notice_times = sorted(m.at for m in notice_msgs)
+    first, last = (notice_times[0], notice_times[-1]) if notice_times else (0.0, 0.0)
+    drain = last - first
+    in_window = sorted(m.at for m in run.sent if first <= m.at <= last)
+    buckets = Counter(int((t - first) // PROCESS_PROFILE_SECONDS) for t in in_window)
+    tail = sorted(notice_msgs, key=lambda m: m.at)[len(notice_msgs) * 9 // 10 :]
+    tail_counts = Counter(m.chat_id for m in tail)
+    tail_times: dict[int, list[float]] = defaultdict(list)
+    for m in tail:
+        tail_times[m.chat_id].append(m.at)
+    tail_gaps = [b - a for times in tail_times.values() for a, b in itertools.pairwise(times)]
+    first_reply: dict[int, float] = {}
+    for m in run.sent:
+        if m.chat_id in run.asked and m.chat_id not in first_reply:
+            first_reply[m.chat_id] = m.at
+    return ProcessFigures(
+        label=f"N={run.processes} {run.budget}",
+        notices=len(notices),
+        delivered=len(delivered),
+        drain_seconds=drain,
+        notice_rate=(len(notice_times) - 1) / drain if drain > 0 else float("nan"),
+        rate=(len(in_window) - 1) / drain if drain > 0 else float("nan"),
+        steady_rate=steady_rate(in_window),
+        requests=run.requests,
+        too_many=run.too_many,
+        duplicates=sum(n - 1 for n in delivered.values() if n > 1),
+        lost=sum(1 for notice in notices if notice.number not in delivered),
+        out_of_order=sum(1 for seq in by_chat.values() for a, b in itertools.pairwise(seq) if b < a),
+        asked=len(run.asked),
+        answered=len(first_reply),
+        latencies=sorted(first_reply[chat] - run.asked[chat] for chat in first_reply),
+        profile=[buckets[k] / PROCESS_PROFILE_SECONDS for k in range(max(buckets, default=-1) + 1)],
+        tail_chats=len(tail_counts),
+        tail_most=max(tail_counts.values(), default=0),
+        tail_gap=statistics.median(tail_gaps) if tail_gaps else float("nan"),
+        slow_replies=[
+            f"{first_reply[chat] - at:.2f} s (429s while waiting: "
+            f"{sum(1 for t in run.too_many_at if at <= t <= first_reply[chat])})"
+            for chat, at in run.asked.items()
+            if chat in first_reply and first_reply[chat] - at > REPLY_TARGET_SECONDS
+        ],
+    )
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile of sorted values (nearest rank: p99 of 50 replies is the worst one)."""
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, max(0, math.ceil(q / 100 * len(values)) - 1))]
+
+
+def print_process_run(f: ProcessFigures, run: ProcessRun) -> None:
+    ceiling = GLOBAL_MESSAGES_PER_SECOND
+    share = f.too_many / f.requests if f.requests else 0.0
+    drained = (
+        f"drained {run.drained_after:.1f} s after spawning"
+        if run.drained_after is not None
+        else f"NOT drained ({run.unfinished} left; crashed: {', '.join(run.crashed) or 'none'})"
+    )
+    print(f"\n{f.label}: 1 `credit-bot run` + {run.processes - 1} `credit-bot deliver` ({drained})")
+    print(f"  notices delivered        {f.delivered:>9,}  of {f.notices:,}")
+    print(
+        f"  drain, first→last notice {f.drain_seconds:>9.1f} s  (at the ceiling: {f.notices / ceiling:.1f} s)"
+    )
+    print(
+        f"  notices/s                {f.notice_rate:>9.2f}  ratio to {ceiling}/s: {f.notice_rate / ceiling:.3f}"
+    )
+    print(f"  all sends/s (+ replies)  {f.rate:>9.2f}  ratio to {ceiling}/s: {f.rate / ceiling:.3f}")
+    print(
+        f"  all sends/s, mid 80 %    {f.steady_rate:>9.2f}  ratio to {ceiling}/s: {f.steady_rate / ceiling:.3f}"
+    )
+    print(f"  429s                     {f.too_many:>9,}  {share:.2%} of {f.requests:,} sendMessage requests")
+    print(
+        f"  duplicates / lost        {f.duplicates:>5} / {f.lost:<5}  out of order in a chat: {f.out_of_order}"
+    )
+    print(
+        f"  replies to /help         {f.answered:>5} / {f.asked:<5}  p50 {percentile(f.latencies, 50):.2f} s, "
+        f"p99 {percentile(f.latencies, 99):.2f} s, max {max(f.latencies, default=float('nan')):.2f} s"
+    )
+    print(
+        f"  all sends/s by {PROCESS_PROFILE_SECONDS:.0f} s       "
+        + " ".join(f"{rate:.0f}" for rate in f.profile)
+    )
+    print(
+        f"  last 10 % of notices     {f.tail_chats:>9,}  chats, at most {f.tail_most} to one, "
+        f"median gap within a chat {f.tail_gap:.2f} s"
+    )
+    if f.slow_replies:
+        print(f"  replies over {REPLY_TARGET_SECONDS:.0f} s         " + "; ".join(f.slow_replies))
+    if run.holds:
+        median = statistics.median(run.holds)
+        print(
+            f"  slot held take→done()    {median:>9.3f} s  median of {len(run.holds):,} seen, p90 "
+            f"{percentile(run.holds, 90):.3f} s: a window of {GLOBAL_MESSAGES_PER_SECOND - REPLY_RESERVE} "
+            f"notices counted from done() allows {(GLOBAL_MESSAGES_PER_SECOND - REPLY_RESERVE) / (1 + median):.1f}/s"
+        )
+    if run.redis_calls is not None:
+        print(
+            f"  Redis budget scripts     {run.redis_calls:>9,}  calls, "
+            f"{run.redis_calls / max(1, f.requests):.1f} per sendMessage request"
+        )
+    print("  notices sent by          " + ", ".join(f"{role} {n:,}" for role, n in run.sent_by.items()))
+    print(
+        "  CPU seconds              "
+        + ", ".join(f"{role} {s:.1f}" for role, s in run.cpu.items())
+        + f", bench (fake server, users) {run.bench_cpu:.1f}"
+    )
+    print("  outbox rows              " + ", ".join(f"{s} {n:,}" for s, n in sorted(run.statuses.items())))
+    if run.problems:
+        print(f"  log lines ≥ WARNING      {len(run.problems):>9,}  first: {run.problems[0][:150]}")
+
+
+def print_process_summary(results: Sequence[ProcessFigures]) -> None:
+    ceiling = GLOBAL_MESSAGES_PER_SECOND
+    baseline = next((f for f in results if f.label == "N=1 memory"), results[0])
+    print(f"\nSummary (drain_1 = {baseline.label}, {baseline.drain_seconds:.1f} s):")
+    print(
+        f"  {'':12} {'drain s':>8} {'ratio':>6} {'mid80':>6} {'429s':>7} {'dup/lost':>9} "
+        f"{'replies p50/p99/max s':>23}  drain ≤ drain_1"
+    )
+    for f in results:
+        share = f.too_many / f.requests if f.requests else 0.0
+        lat = f"{percentile(f.latencies, 50):.2f}/{percentile(f.latencies, 99):.2f}/{max(f.latencies, default=float('nan')):.2f}"
+        slower = f.drain_seconds / baseline.drain_seconds if baseline.drain_seconds else float("nan")
+        print(
+            f"  {f.label:12} {f.drain_seconds:>8.1f} {f.rate / ceiling:>6.3f} {f.steady_rate / ceiling:>6.3f} "
+            f"{share:>7.2%} {f'{f.duplicates}/{f.lost}':>9} {lat:>23}  "
+            f"{'yes' if slower <= 1.0 else 'NO'} ({slower:.2f}×)"
+        )
+    rate_ok = all(f.rate / ceiling >= TARGET_RATIO for f in results)
+    share_ok = all(f.too_many <= MAX_429_SHARE * f.requests for f in results)
+    replies_ok = all(
+        f.answered == f.asked and percentile(f.latencies, 99) <= REPLY_TARGET_SECONDS for f in results
+    )
+    exact = all(f.duplicates == 0 and f.lost == 0 for f in results)
+    never_slower = all(f.drain_seconds <= baseline.drain_seconds for f in results)
+    print(
+        f"\nTargets: aggregate ≥ {TARGET_RATIO} of {ceiling}/s: {'met' if rate_ok else 'MISSED'}; "
+        f"429s ≤ {MAX_429_SHARE:.0%}: {'met' if share_ok else 'MISSED'}; "
+        f"replies p99 ≤ {REPLY_TARGET_SECONDS:.0f} s: {'met' if replies_ok else 'MISSED'}; "
+        f"exactly once: {'yes' if exact else 'NO'}; never slower than one process: "
+        f"{'yes' if never_slower else 'NO'}"
+    )
+
+
+async def bench_processes(args: argparse.Namespace, notices: Sequence[Notice], workdir: Path) -> None:
+    print(
+        f"Workload: {len(notices):,} notices ({args.order}) to {args.chats:,} private chats plus "
+        f"{args.group_notices} to each of {args.groups} group chats; {args.users_per_second:g} users/s send "
+        f"/help during the drain; database {'SQLite' if args.database_url.startswith('sqlite') else 'PostgreSQL'}"
+    )
+    runs = [(n, "memory" if n == 1 else "redis") for n in args.processes]
+    if 1 in args.processes and args.redis_single:
+        runs.insert(runs.index((1, "memory")) + 1, (1, "redis"))
+    results = []
+    for count, budget in runs:
+        run = await measure_processes(args, notices, count, budget, workdir)
+        f = process_figures(run, notices)
+        print_process_run(f, run)
+        results.append(f)
+    print_process_summary(results)
+
+
 # ---- main -------------------------------------------------------------------------------------------
 
 
@@ -329,17 +832,12 @@ async def bench(args: argparse.Namespace, notices: Sequence[Notice], workdir: Pa
         f"{sum(1 for n in private_counts if n >= 10)} chats with 10 or more) "
         f"plus {args.group_notices} to each of {args.groups} group chats"
     )
-    url = f"sqlite+aiosqlite:///{workdir / 'delivery.db'}"
+    url = await fresh_database(args.database_url, workdir, "in-process")
     settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
     app = await build_app(settings, migrate_db=True)
-    limits = TelegramLimits(
-        global_per_second=GLOBAL_MESSAGES_PER_SECOND,
-        per_chat_per_second=PER_CHAT_MESSAGES_PER_SECOND,
-        per_group_per_minute=PER_GROUP_MESSAGES_PER_MINUTE,
-    )
     try:
         print(f"Outbox written with enqueue() in {await write_outbox(app, notices):.1f} s")
-        async with FakeBotAPI(limits=limits) as api:
+        async with FakeBotAPI(limits=telegram_limits()) as api:
             bot = make_bot(api.token, api.base_url)
             try:
                 dispatcher = app.dispatcher(
@@ -361,6 +859,13 @@ async def bench(args: argparse.Namespace, notices: Sequence[Notice], workdir: Pa
             print_report(figures(api, notices, run), run, len(notices))
     finally:
         await app.close()
+
+
+def _counts(text: str) -> list[int]:
+    counts = [int(n) for n in text.split(",")]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("process counts are whole numbers of at least 1, e.g. 1,2,3")
+    return counts
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -390,6 +895,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds (600)")
     parser.add_argument("--keep", action="store_true", help="keep the database (its path is printed)")
+    parser.add_argument(
+        "--database-url",
+        default="sqlite",
+        help="sqlite (default: a fresh file per run) or a PostgreSQL URL whose public schema the bench "
+        "drops and recreates for every run",
+    )
+    parser.add_argument(
+        "--processes",
+        type=_counts,
+        help="several processes: e.g. 1,2,3 runs one `credit-bot run` plus N-1 `credit-bot deliver` per N",
+    )
+    parser.add_argument("--redis", default=REDIS_URL, help=f"SEND_BUDGET for N > 1 (default {REDIS_URL})")
+    parser.add_argument(
+        "--no-redis-single",
+        dest="redis_single",
+        action="store_false",
+        help="with --processes: N=1 only with SEND_BUDGET=memory (default: memory, then redis too)",
+    )
+    parser.add_argument(
+        "--users-per-second", type=float, default=2.0, help="with --processes: /help senders a second (2)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.notices, args.chats, args.groups, args.group_notices = 750, 300, 1, 10
@@ -410,7 +936,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{PER_CHAT_MESSAGES_PER_SECOND}/s per chat, {PER_GROUP_MESSAGES_PER_MINUTE}/min per group"
     )
     try:
-        asyncio.run(bench(args, notices, workdir))
+        asyncio.run(
+            bench_processes(args, notices, workdir) if args.processes else bench(args, notices, workdir)
+        )
     finally:
         if args.keep:
             print(f"\ndatabase kept in {workdir.resolve()}")
