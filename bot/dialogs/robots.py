@@ -25,7 +25,8 @@ def _platform(ctx: Ctx, kind: str) -> str:
 
 
 def _kinds(ctx: Ctx, kinds: list[str]) -> str:
-    words = [robots.KIND_WORDS[k][1 if ctx.lang == "en" else 0] for k in kinds if k in robots.KIND_WORDS]
+    # In the order of KIND_WORDS (warnings first), not the stored (alphabetical) one.
+    words = [words[1 if ctx.lang == "en" else 0] for k, words in robots.KIND_WORDS.items() if k in kinds]
     return (", " if ctx.lang == "en" else "、").join(words)
 
 
