@@ -442,6 +442,13 @@ class Dispatcher:
 
     async def _prepare(self, row: OutboxMessage) -> OutgoingMessage | _Outcome:
         """The message in the chat's language with fresh button tokens, or why it is not sent."""
+        if row.channel == ROBOT_CHANNEL:
+            # A robot has no chat state, mutes or buttons: no transaction (on SQLite each one queues for
+            # the write lock, between one alert to a robot and its next: bench/robots.py).
+            try:
+                return OutgoingMessage(self.renderer.render(row.template, "zh", row.context))
+            except RenderError as err:
+                return _Outcome(OutboxStatus.FAILED, f"render: {err}", attempted=False)
         async with self.sessions() as session, session.begin():
             state = (
                 await session.exec(
@@ -457,8 +464,6 @@ class Dispatcher:
                 text = self.renderer.render(row.template, lang, row.context)
             except RenderError as err:
                 return _Outcome(OutboxStatus.FAILED, f"render: {err}", attempted=False)
-            if row.channel == ROBOT_CHANNEL:  # one-way: the robot shows a link to the assistant instead
-                return OutgoingMessage(text)
             buttons = [[self._button(session, row, spec, lang) for spec in line] for line in row.buttons]
             return OutgoingMessage(text, buttons)
 
