@@ -193,6 +193,9 @@ class Dispatcher:
         to 8/s when every batch waited for its slowest send).
         """
         in_flight: set[asyncio.Task[None]] = set()
+        # The rows those tasks hold: never claimed again by this process while their task runs, even when
+        # a send waits past the lease (it checks the lease itself before sending).
+        delivering: dict[asyncio.Task[None], int] = {}
         stats = DispatchStats()
         failures = 0
         # Claim again once a quarter of the slots are free: a backlog keeps every slot busy without one
@@ -207,7 +210,7 @@ class Dispatcher:
                     continue
                 want = min(free, self.batch)
                 try:
-                    rows, claimed_at = await self._claim(want)
+                    rows, claimed_at = await self._claim(want, exclude=set(delivering.values()))
                 except DATABASE_ERRORS as err:
                     failures += 1
                     delay = min(idle_seconds * 2**failures, 60.0)
@@ -221,6 +224,8 @@ class Dispatcher:
                     task = asyncio.create_task(self._deliver(row, claimed_at, stats, stop=stop))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
+                    delivering[task] = row.id or 0
+                    task.add_done_callback(lambda done: delivering.pop(done, None))
                 if len(rows) < want:
                     # Nothing more is due now: look again after a pause, or as soon as a send finishes
                     # (its chat's next notice is claimable only then: one at a time per chat).
@@ -274,7 +279,9 @@ class Dispatcher:
             ),
         )
 
-    async def _claim(self, limit: int | None = None) -> tuple[Sequence[OutboxMessage], datetime]:
+    async def _claim(
+        self, limit: int | None = None, *, exclude: set[int] | None = None
+    ) -> tuple[Sequence[OutboxMessage], datetime]:
         now = utc_now(self.clock)
         earlier = aliased(OutboxMessage)
         candidates = (
@@ -293,6 +300,8 @@ class Dispatcher:
             .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
             .limit(limit or self.batch)
         )
+        if exclude:
+            candidates = candidates.where(col(OutboxMessage.id).not_in(sorted(exclude)))
         async with self.sessions() as session, session.begin():
             if session.get_bind().dialect.name == "postgresql":
                 # Rows another dispatcher is claiming right now are skipped, not waited for. A separate

@@ -488,12 +488,12 @@ async def test_run_forever_survives_a_lost_database(app, sender, renderer, clock
     real_claim = d._claim
     calls = 0
 
-    async def flaky_claim(*args):  # type: ignore[no-untyped-def]
+    async def flaky_claim(*args, **kw):  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
         if calls == 1:
             raise OperationalError("SELECT", {}, ConnectionResetError("server closed the connection"))
-        return await real_claim(*args)
+        return await real_claim(*args, **kw)
 
     d._claim = flaky_claim  # type: ignore[method-assign]
     stop = asyncio.Event()
@@ -536,3 +536,27 @@ async def test_a_stalled_send_holds_its_own_slot_not_the_rest(app, sender, rende
         stop.set()
         await asyncio.wait_for(task, 5)
     assert sender.texts_to("1") == ["你好，甲"]
+
+
+async def test_a_send_waiting_past_the_lease_is_not_claimed_again_by_its_own_process(
+    app, sender, renderer, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """run_forever claims while sends are under way: a row whose send outlives the lease must not get a
+    second task in the same process (both would send it)."""
+    await add(app, clock, "42")
+    release = asyncio.Event()
+
+    async def slow(chat_id: str) -> None:
+        clock.advance(seconds=400)  # the lease (300 s) runs out while this send is under way
+        await release.wait()
+
+    sender.on_send = slow
+    d = dispatcher(app, sender, renderer, clock)
+    stop = asyncio.Event()
+    task = asyncio.create_task(d.run_forever(stop, idle_seconds=0.01))
+    await asyncio.sleep(0.3)  # many claim rounds while the send hangs
+    release.set()
+    await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert sender.texts_to("42") == ["你好，甲"]
