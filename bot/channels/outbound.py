@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channels.common import CHANNEL
 from bot.engine import Engine
-from bot.replies import Event, Outcome
+from bot.replies import Event, Outcome, Reply
 from notifications import metrics
 from notifications.budget import SendBudget
 from notifications.delivery import DeliveryError, RecipientGone, RetryLater, TransientFailure
@@ -137,6 +137,21 @@ class ReplySender:
                 raise
             finally:
                 self.budget.done(slot)
+
+    async def send_all(
+        self, chat_id: int, replies: list[Reply], send_one: Callable[[Reply], Awaitable[None]]
+    ) -> None:
+        """A step's replies in order. A chat that is gone ends quietly; a reply Telegram refused, or the
+        network giving out, is one line of log, not a traceback (the user can send again)."""
+        try:
+            for reply in replies:
+                await send_one(reply)
+        except ChatGone as gone:
+            await self.chat_gone(str(chat_id), str(gone))
+        except Exception as err:
+            log.warning(
+                "reply to %s not sent: %s: %s", chat_id, type(err).__name__, err, extra={"chat_id": chat_id}
+            )
 
     async def chat_gone(self, chat_id: str, reason: str) -> None:
         """A reply found the chat gone: end its bindings (as a failed notice would), quietly."""

@@ -20,7 +20,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.channels.common import ALLOWED_UPDATES, CHANNEL, Webhook, download, split_text
-from bot.channels.outbound import ChatGone, ChatOrder, Handling, ReplySender
+from bot.channels.outbound import ChatOrder, Handling, ReplySender
 from bot.channels.telegram_sender import CHAT_GONE_PHRASES
 from bot.dialogs.groups import GROUP_COMMAND_MENU
 from bot.dialogs.menu import COMMAND_MENU
@@ -154,15 +154,11 @@ class PtbChannel:
             await self.send(chat_id, outcome.replies, query.message.message_id if query.message else None)
 
     async def send(self, chat_id: int, replies: list[Reply], edit_message_id: int | None = None) -> None:
-        try:
-            for reply in replies:
-                await self._send_one(chat_id, reply, edit_message_id if reply.edit else None)
-        except ChatGone as gone:
-            await self.replies.chat_gone(str(chat_id), str(gone))
-        except Exception as err:  # a reply Telegram refused, or the network gave out: one line, no traceback
-            log.warning(
-                "reply to %s not sent: %s: %s", chat_id, type(err).__name__, err, extra={"chat_id": chat_id}
-            )
+        await self.replies.send_all(
+            chat_id,
+            replies,
+            lambda reply: self._send_one(chat_id, reply, edit_message_id if reply.edit else None),
+        )
 
     async def _send_one(self, chat_id: int, reply: Reply, edit_message_id: int | None) -> None:
         bot = self.app.bot

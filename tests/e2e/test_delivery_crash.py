@@ -18,28 +18,21 @@ from sqlmodel import func, select
 from bot.app import build_app
 from models import OutboxMessage, OutboxStatus
 from tests.support.botapi import FakeBotAPI, TelegramLimits
+from tests.support.processes import until
 from workflows.notices import enqueue
 from workflows.settings import Settings
 
 NOTICES, CHATS = 120, 60
 
 
-def _spawn(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+def spawn(env: dict[str, str], cwd: Path, command: str = "deliver") -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "deliver"],
+        [sys.executable, "-m", "bot", command],
         env=env,
         cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-async def _until(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("condition not reached")
 
 
 async def test_kill_9_mid_delivery_then_restart_loses_nothing(tmp_path: Path) -> None:
@@ -65,9 +58,9 @@ async def test_kill_9_mid_delivery_then_restart_loses_nothing(tmp_path: Path) ->
             "TELEGRAM_API_BASE": api.base_url,
             "OUTBOX_LEASE_SECONDS": "1",
         }
-        first = _spawn(env, tmp_path)
+        first = spawn(env, tmp_path)
         try:
-            await _until(lambda: len(api.sent) >= 30, 60)
+            await until(lambda: len(api.sent) >= 30, 60)
         finally:
             first.send_signal(signal.SIGKILL)  # no cleanup, no marking: rows in flight stay 'sending'
             first.wait()
@@ -77,10 +70,10 @@ async def test_kill_9_mid_delivery_then_restart_loses_nothing(tmp_path: Path) ->
         def delivered() -> Counter[str]:
             return Counter(m.group(0) for s in api.sent if (m := re.search(r"REF\d{4}", s.text or "")))
 
-        second = _spawn(env, tmp_path)
+        second = spawn(env, tmp_path)
         app = await build_app(Settings(database_url=url, _env_file=None), migrate_db=False)  # type: ignore[call-arg]
         try:
-            await _until(lambda: len(delivered()) == NOTICES, 90)
+            await until(lambda: len(delivered()) == NOTICES, 90)
             for _ in range(200):  # the last sends are marked a moment after the server saw them
                 async with app.sessions() as s:
                     not_sent = (

@@ -214,9 +214,9 @@ async def test_the_next_sweeps_overdue_escalation_and_digest_for_the_department_
     (and the department's digest), signed, through the outbox; another department's robot gets nothing."""
     from datetime import date
 
-    from models import Deadline, RepairApplication
     from notifications.sweeps import digests, sweep_deadlines
-    from tests.notifications.test_sweeps import _subject, at
+    from tests.notifications.test_alert_routing import overdue_repair_review
+    from tests.notifications.test_sweeps import at
 
     robot = await _add(demo, "信用科钉钉群", "dingtalk", fake.add_dingtalk("tok1", SECRET), SECRET)
     async with demo.sessions() as s, s.begin():
@@ -224,22 +224,7 @@ async def test_the_next_sweeps_overdue_escalation_and_digest_for_the_department_
             s, name="支队飞书群", department="执法支队", kind="feishu", webhook_url=fake.add_feishu("h2", SECRET),
             secret=SECRET, notice_kinds=None, actor="test", now=demo.engine.services.clock.now(),
         )  # fmt: skip
-    anda = await _subject(demo, "安达")  # supervised by 信用科
-    async with demo.sessions() as s, s.begin():
-        application = RepairApplication(
-            ref_no="XF202611200001", subject_id=anda.id, record_id=1, regime="令36号"
-        )
-        s.add(application)
-        await s.flush()
-        s.add(
-            Deadline(
-                kind="repair_review",
-                ref_kind="repair_application",
-                ref_id=application.id,
-                subject_id=anda.id,
-                due_on=date(2026, 11, 20),
-            )
-        )
+    await overdue_repair_review(demo)  # 安达, supervised by 信用科
     from tests.dialog.test_staff_review import _submitted_repair
 
     await _submitted_repair(demo)  # an item in 信用科's queue for the digest

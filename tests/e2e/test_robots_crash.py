@@ -9,8 +9,6 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +16,8 @@ from sqlmodel import func, select
 
 from bot.app import build_app
 from models import OutboxMessage, OutboxStatus
+from tests.e2e.test_delivery_crash import spawn
+from tests.support.processes import until
 from tests.support.robots import FakeRobots
 from workflows import robots as registry
 from workflows.demo_data import load_demo
@@ -26,24 +26,6 @@ from workflows.settings import Settings
 
 ROBOTS, PER_ROBOT = 3, 20
 SECRET = "feishu-secret-0123"
-
-
-def _spawn(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "scheduler"],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def _until(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("condition not reached")
 
 
 async def test_kill_9_while_alerting_robots_then_restart_loses_nothing(tmp_path: Path) -> None:
@@ -81,18 +63,18 @@ async def test_kill_9_while_alerting_robots_then_restart_loses_nothing(tmp_path:
 
         env = {**os.environ, "DATABASE_URL": url, "OUTBOX_LEASE_SECONDS": "1"}
         env.pop("TELEGRAM_BOT_TOKEN", None)
-        first = _spawn(env, tmp_path)
+        first = spawn(env, tmp_path, "scheduler")
         try:
-            await _until(lambda: len(fake.received) >= 15, 90)
+            await until(lambda: len(fake.received) >= 15, 90)
         finally:
             first.send_signal(signal.SIGKILL)  # no cleanup: rows in flight stay 'sending'
             first.wait()
         assert len(delivered()) < ROBOTS * PER_ROBOT, "the first process should not have finished"
 
-        second = _spawn(env, tmp_path)
+        second = spawn(env, tmp_path, "scheduler")
         app = await build_app(Settings(database_url=url, _env_file=None), migrate_db=False)  # type: ignore[call-arg]
         try:
-            await _until(lambda: len(delivered()) == ROBOTS * PER_ROBOT, 90)
+            await until(lambda: len(delivered()) == ROBOTS * PER_ROBOT, 90)
             for _ in range(200):  # the last sends are marked a moment after the fake saw them
                 async with app.sessions() as s:
                     stmt = select(func.count()).where(

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_app
-from models.db import drop_all, make_engine
 from tests.support.botapi import FakeBotAPI, TelegramLimits
+from tests.support.processes import migrated_database
 from workflows.notices import enqueue
 from workflows.settings import Settings
 
@@ -40,14 +40,8 @@ pytestmark = pytest.mark.skipif(
 
 
 async def test_two_deliverers_share_one_budget(tmp_path: Path) -> None:
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/shared.db"
-    if not url.startswith("sqlite"):  # PostgreSQL (CI): the claims use FOR UPDATE SKIP LOCKED there
-        engine = make_engine(url)
-        async with engine.begin() as conn:
-            await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        await drop_all(engine)
-        await engine.dispose()
-    app = await build_app(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
+    url = await migrated_database(tmp_path, "shared")
+    app = await build_app(Settings(database_url=url, _env_file=None), migrate_db=False)  # type: ignore[call-arg]
     async with app.sessions() as s, s.begin():
         for i in range(NOTICES):
             await enqueue(

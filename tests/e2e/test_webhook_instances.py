@@ -16,11 +16,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import build_app
-from models.db import drop_all, make_engine
 from tests.support.balancer import RoundRobin
 from tests.support.botapi import FakeBotAPI
-from workflows.settings import Settings
+from tests.support.processes import migrated_database
 
 SECRET = "webhook-test-secret"
 CHATS = 30
@@ -31,20 +29,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def _database(tmp_path: Path) -> str:
-    """A migrated, empty database (PostgreSQL when the suite has one): instances start on it together."""
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/webhook.db"
-    if not url.startswith("sqlite"):
-        engine = make_engine(url)
-        async with engine.begin() as conn:
-            await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        await drop_all(engine)
-        await engine.dispose()
-    app = await build_app(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
-    await app.close()
-    return url
 
 
 async def _healthy(http: aiohttp.ClientSession, base: str, timeout: float = 120) -> None:
@@ -63,7 +47,7 @@ async def _healthy(http: aiohttp.ClientSession, base: str, timeout: float = 120)
 async def instances(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[FakeBotAPI, RoundRobin, list[str]]]:
-    url = await _database(tmp_path)
+    url = await migrated_database(tmp_path, "webhook")
     ports = [_free_port(), _free_port()]
     backends = [f"http://127.0.0.1:{port}" for port in ports]
     async with FakeBotAPI() as api:
@@ -149,7 +133,7 @@ async def test_two_webhook_instances_answer_every_update_once(
 
 
 async def test_a_second_poller_on_one_database_refuses_to_start(tmp_path: Path) -> None:
-    url = await _database(tmp_path)
+    url = await migrated_database(tmp_path, "webhook")
     async with FakeBotAPI() as api:
         env = {
             **os.environ,

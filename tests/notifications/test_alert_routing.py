@@ -73,10 +73,10 @@ async def test_a_department_with_nobody_sends_its_warning_to_the_chief_and_admin
     assert "「信用科」目前没有经办或审核人员" in _rendered(rows[0])
 
 
-async def test_overdue_escalation_reaches_the_alert_group_and_names_the_application(demo: App) -> None:
-    await _alert_group(demo, "信用科")
-    anda = await _subject(demo, "安达")
-    async with demo.sessions() as s, s.begin():
+async def overdue_repair_review(app: App) -> None:
+    """安达 (信用科)'s repair application XF202611200001, its review due 2026-11-20: overdue on the 24th."""
+    anda = await _subject(app, "安达")
+    async with app.sessions() as s, s.begin():
         application = RepairApplication(
             ref_no="XF202611200001", subject_id=anda.id, record_id=1, regime="令36号"
         )
@@ -91,6 +91,11 @@ async def test_overdue_escalation_reaches_the_alert_group_and_names_the_applicat
                 due_on=date(2026, 11, 20),
             )
         )
+
+
+async def test_overdue_escalation_reaches_the_alert_group_and_names_the_application(demo: App) -> None:
+    await _alert_group(demo, "信用科")
+    await overdue_repair_review(demo)
     await sweep_deadlines(demo.sessions, now=at(date(2026, 11, 24)), calendar=demo.engine.services.calendar)
     [to_group] = await _rows(demo, chat_id="-100777")
     assert to_group.template == "deadline_escalation" and not to_group.buttons
