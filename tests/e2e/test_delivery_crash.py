@@ -56,7 +56,9 @@ async def test_kill_9_mid_delivery_then_restart_loses_nothing(tmp_path: Path) ->
             "DATABASE_URL": url,
             "TELEGRAM_BOT_TOKEN": api.token,
             "TELEGRAM_API_BASE": api.base_url,
-            "OUTBOX_LEASE_SECONDS": "1",
+            # Short, so the restart reclaims what the killed process held without a long wait; not 1 s:
+            # thirty claimed notices wait up to a second for the budget, and would expire over and over.
+            "OUTBOX_LEASE_SECONDS": "5",
         }
         first = spawn(env, tmp_path)
         try:
