@@ -5,8 +5,6 @@ outage is not counted as a failed delivery attempt. PostgreSQL through a proxy t
 from __future__ import annotations
 
 import asyncio
-import re
-from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,8 +18,8 @@ from models import OutboxMessage, OutboxStatus
 from models.db import is_sqlite
 from notifications.delivery import OutgoingMessage
 from tests.support.botapi import FakeBotAPI
+from tests.support.processes import numbers, queue_numbered_notices
 from tests.support.tcpproxy import CuttableProxy
-from workflows.notices import enqueue
 from workflows.settings import Settings
 
 NOTICES = 40
@@ -74,17 +72,7 @@ async def test_sends_are_recorded_across_a_database_outage_and_none_repeats(
 ) -> None:
     app, direct, proxy = proxied
     now = app.engine.services.clock.now()
-    async with direct.sessions() as s, s.begin():
-        for i in range(NOTICES):
-            await enqueue(
-                s,
-                channel="telegram",
-                chat_id=str(810000 + i),
-                template="repair_accept",
-                context={"ref_no": f"REF{i:04d}", "decision_no": "X"},
-                dedupe_key=f"outage:{i}",
-                now=now,
-            )
+    await queue_numbered_notices(direct, NOTICES, first_chat=810000, key="outage", now=now)
     async with FakeBotAPI() as api:
         bot = make_bot(api.token, api.base_url)
         sender = CutAfterSends(AiogramSender(bot), proxy)
@@ -105,7 +93,7 @@ async def test_sends_are_recorded_across_a_database_outage_and_none_repeats(
             await asyncio.wait_for(task, 40)
             await bot.session.close()
         assert sender.restored.is_set(), f"the outage should have happened mid-batch ({sender.sends} sends)"
-        delivered = Counter(m.group(0) for x in api.sent if (m := re.search(r"REF\d{4}", x.text or "")))
+        delivered = numbers(x.text for x in api.sent)
 
     assert sorted(delivered) == [f"REF{i:04d}" for i in range(NOTICES)]
     assert set(delivered.values()) == {1}, "a notice sent before the outage was sent again"

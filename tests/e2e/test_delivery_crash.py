@@ -4,22 +4,16 @@ real HTTP to the local Bot API server, which enforces Telegram's rate limits."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import re
 import signal
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
-from sqlmodel import func, select
-
 from bot.app import build_app
-from models import OutboxMessage, OutboxStatus
 from tests.support.botapi import FakeBotAPI, TelegramLimits
-from tests.support.processes import until
-from workflows.notices import enqueue
+from tests.support.processes import numbers, queue_numbered_notices, until, wait_all_marked
 from workflows.settings import Settings
 
 NOTICES, CHATS = 120, 60
@@ -38,16 +32,7 @@ def spawn(env: dict[str, str], cwd: Path, command: str = "deliver") -> subproces
 async def test_kill_9_mid_delivery_then_restart_loses_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/crash.db"
     app = await build_app(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
-    async with app.sessions() as s, s.begin():
-        for i in range(NOTICES):
-            await enqueue(
-                s,
-                channel="telegram",
-                chat_id=str(800000 + i % CHATS),
-                template="repair_accept",
-                context={"ref_no": f"REF{i:04d}", "decision_no": "X"},
-                dedupe_key=f"crash:{i}",
-            )
+    await queue_numbered_notices(app, NOTICES, first_chat=800000, chats=CHATS, key="crash")
     await app.close()
 
     async with FakeBotAPI(limits=TelegramLimits()) as api:
@@ -70,20 +55,13 @@ async def test_kill_9_mid_delivery_then_restart_loses_nothing(tmp_path: Path) ->
         assert sent_before_kill < NOTICES, "the first process should not have finished"
 
         def delivered() -> Counter[str]:
-            return Counter(m.group(0) for s in api.sent if (m := re.search(r"REF\d{4}", s.text or "")))
+            return numbers(s.text for s in api.sent)
 
         second = spawn(env, tmp_path)
         app = await build_app(Settings(database_url=url, _env_file=None), migrate_db=False)  # type: ignore[call-arg]
         try:
             await until(lambda: len(delivered()) == NOTICES, 90)
-            for _ in range(200):  # the last sends are marked a moment after the server saw them
-                async with app.sessions() as s:
-                    not_sent = (
-                        await s.exec(select(func.count()).where(OutboxMessage.status != OutboxStatus.SENT))
-                    ).one()
-                if not_sent == 0:
-                    break
-                await asyncio.sleep(0.05)
+            not_sent = await wait_all_marked(app, "telegram")
         finally:
             second.terminate()
             second.wait(10)

@@ -5,19 +5,14 @@ HTTP to the local 飞书 fake, which checks signatures and per-robot limits."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import re
 import signal
 from collections import Counter
 from pathlib import Path
 
-from sqlmodel import func, select
-
 from bot.app import build_app
-from models import OutboxMessage, OutboxStatus
 from tests.e2e.test_delivery_crash import spawn
-from tests.support.processes import until
+from tests.support.processes import numbers, until, wait_all_marked
 from tests.support.robots import FakeRobots
 from workflows import robots as registry
 from workflows.demo_data import load_demo
@@ -59,7 +54,7 @@ async def test_kill_9_while_alerting_robots_then_restart_loses_nothing(tmp_path:
         await app.close()
 
         def delivered() -> Counter[str]:
-            return Counter(m.group(0) for x in fake.received if (m := re.search(r"REF\d{4}", x.text)))
+            return numbers(x.text for x in fake.received)
 
         env = {**os.environ, "DATABASE_URL": url, "OUTBOX_LEASE_SECONDS": "1"}
         env.pop("TELEGRAM_BOT_TOKEN", None)
@@ -75,16 +70,7 @@ async def test_kill_9_while_alerting_robots_then_restart_loses_nothing(tmp_path:
         app = await build_app(Settings(database_url=url, _env_file=None), migrate_db=False)  # type: ignore[call-arg]
         try:
             await until(lambda: len(delivered()) == ROBOTS * PER_ROBOT, 90)
-            for _ in range(200):  # the last sends are marked a moment after the fake saw them
-                async with app.sessions() as s:
-                    stmt = select(func.count()).where(
-                        OutboxMessage.channel == registry.ROBOT_CHANNEL,
-                        OutboxMessage.status != OutboxStatus.SENT,
-                    )
-                    not_sent = (await s.exec(stmt)).one()
-                if not_sent == 0:
-                    break
-                await asyncio.sleep(0.05)
+            not_sent = await wait_all_marked(app, registry.ROBOT_CHANNEL)
         finally:
             second.terminate()
             second.wait(10)

@@ -24,7 +24,7 @@ from bot.channels.telegram_sender import AiogramSender
 from models import ChatBinding, OutboxMessage, OutboxStatus
 from notifications.limits import RateLimiter
 from tests.support.botapi import FakeBotAPI, TelegramLimits
-from workflows.notices import enqueue
+from tests.support.processes import queue_numbered_notices
 
 PER_CHAT = 4.0
 NOTICES = 90  # three seconds of a full budget
@@ -66,21 +66,6 @@ async def serving(request: pytest.FixtureRequest, demo: App, api: FakeBotAPI) ->
         await asyncio.wait_for(outbox, 10)
 
 
-async def _queue_notices(app: App) -> None:
-    now = app.engine.services.clock.now()  # the tests' frozen clock: due at once
-    async with app.sessions() as s, s.begin():
-        for i in range(NOTICES):
-            await enqueue(
-                s,
-                channel="telegram",
-                chat_id=str(NOTICE_CHATS + i),
-                template="repair_accept",
-                context={"ref_no": f"REF{i:04d}", "decision_no": "X"},
-                dedupe_key=f"budget:{i}",
-                now=now,
-            )
-
-
 async def _answers(api: FakeBotAPI, chat_id: int, text: str) -> list[str]:
     """What the bot answers one message (learned in a chat of its own, before the load)."""
     mark = api.mark()
@@ -103,7 +88,8 @@ async def test_a_burst_during_a_drain_is_answered_in_full_and_in_order_and_block
     start_answer = await _answers(api, WARM, "/start")
     assert help_answer != start_answer
 
-    await _queue_notices(demo)
+    now = demo.engine.services.clock.now()  # the tests' frozen clock: due at once
+    await queue_numbered_notices(demo, NOTICES, first_chat=NOTICE_CHATS, key="budget", now=now)
     await api.wait_for(lambda s: s.chat_id >= NOTICE_CHATS)  # the drain is under way
     loop = asyncio.get_running_loop()
     mark = api.mark()

@@ -7,19 +7,16 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import re
 import socket
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from bot.app import build_app
 from tests.support.botapi import FakeBotAPI, TelegramLimits
-from tests.support.processes import migrated_database
-from workflows.notices import enqueue
+from tests.support.processes import migrated_database, numbers, queue_numbered_notices
 from workflows.settings import Settings
 
 REDIS = ("127.0.0.1", 6379)
@@ -42,16 +39,7 @@ pytestmark = pytest.mark.skipif(
 async def test_two_deliverers_share_one_budget(tmp_path: Path) -> None:
     url = await migrated_database(tmp_path, "shared")
     app = await build_app(Settings(database_url=url, _env_file=None), migrate_db=False)  # type: ignore[call-arg]
-    async with app.sessions() as s, s.begin():
-        for i in range(NOTICES):
-            await enqueue(
-                s,
-                channel="telegram",
-                chat_id=str(820000 + i),
-                template="repair_accept",
-                context={"ref_no": f"REF{i:04d}", "decision_no": "X"},
-                dedupe_key=f"shared:{i}",
-            )
+    await queue_numbered_notices(app, NOTICES, first_chat=820000, key="shared")
     await app.close()
 
     # A bot id of its own: the budget's Redis keys belong to this run only.
@@ -86,6 +74,6 @@ async def test_two_deliverers_share_one_budget(tmp_path: Path) -> None:
             for worker in workers:
                 worker.wait(10)
 
-    delivered = Counter(m.group(0) for x in api.sent if (m := re.search(r"REF\d{4}", x.text or "")))
+    delivered = numbers(x.text for x in api.sent)
     assert len(delivered) == NOTICES and set(delivered.values()) == {1}
     assert api.too_many_requests <= NOTICES // 100, f"{api.too_many_requests} answers 429"
