@@ -15,6 +15,7 @@ from models import Robot, RobotKind, Staff, StaffRole
 from workflows import rules
 from workflows.alert_groups import departments
 from workflows.audit import log_change
+from workflows.clock import to_local
 from workflows.errors import UserError
 from workflows.notices import notify_staff
 
@@ -238,6 +239,15 @@ def broken_reason_words(reason: str) -> str:
     if "http" in low and "not a robot" in low:
         return "webhook 地址不是有效的机器人地址"
     return "webhook 地址或令牌无效（机器人可能已被移除）"
+
+
+def test_context(robot: Robot, now: datetime) -> dict[str, str]:
+    """What the test message (TEST_TEMPLATE) says: the robot, its department, when (Beijing time)."""
+    return {
+        "robot_name": robot.name,
+        "department": robot.department,
+        "sent_at": to_local(now).strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def robot_targets(robot_list: list[Robot], department: str | None, kind: str) -> list[tuple[str, str]]:

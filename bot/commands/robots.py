@@ -12,9 +12,10 @@ from bot.app import App
 from bot.commands.common import cli_actor, fail, with_app
 from models import RobotKind
 from notifications.delivery import DeliveryError, OutgoingMessage, RetryLater
+from notifications.render import default_renderer
 from notifications.robots import RobotBroken, RobotSender
 from workflows import robots as registry
-from workflows.clock import SystemClock, to_local, utc_now
+from workflows.clock import SystemClock, utc_now
 from workflows.errors import UserError
 
 app = typer.Typer(
@@ -94,7 +95,8 @@ def test(name: Annotated[str, typer.Argument(help="机器人名称")]) -> None:
     async def work(built: App) -> str:
         async with built.sessions() as session:
             robot = await registry.robot_named(session, name)
-        text = built_text(built, robot.name, robot.department)
+        now = utc_now(built.engine.services.clock)
+        text = default_renderer().render(registry.TEST_TEMPLATE, "zh", registry.test_context(robot, now))
         sender = RobotSender(built.sessions, action_link=f"https://t.me/{built.settings.bot_username}")
         try:
             await sender.send(str(robot.id), OutgoingMessage(text))
@@ -116,17 +118,6 @@ def test(name: Annotated[str, typer.Argument(help="机器人名称")]) -> None:
         return f"已发送 / sent: {robot.name}"
 
     _run(work)
-
-
-def built_text(built: App, name: str, department: str) -> str:
-    from notifications.render import default_renderer
-
-    context = {
-        "robot_name": name,
-        "department": department,
-        "sent_at": to_local(utc_now(built.engine.services.clock)).strftime("%Y-%m-%d %H:%M"),
-    }
-    return default_renderer().render(registry.TEST_TEMPLATE, "zh", context)
 
 
 @app.command("remove")

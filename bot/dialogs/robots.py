@@ -74,7 +74,7 @@ async def robot_test(ctx: Ctx, payload: dict) -> None:
         channel=robots.ROBOT_CHANNEL,
         chat_id=str(robot.id),
         template=robots.TEST_TEMPLATE,
-        context={"robot_name": robot.name, "department": robot.department, "sent_at": now.isoformat()[:16]},
+        context=robots.test_context(robot, now),
         dedupe_key=f"robot_test:{robot.id}:{now.isoformat()}",
         kind="test",
         now=now,

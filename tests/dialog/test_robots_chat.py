@@ -3,6 +3,8 @@ tests and removes it; wrong input gets a clear answer; nobody else can; the secr
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import select
 
 from bot.app import App
@@ -44,6 +46,7 @@ async def test_an_admin_adds_tests_and_removes_a_dingtalk_robot_in_chat(demo: Ap
         audit = (await s.exec(select(AuditEntry).where(AuditEntry.entity == "robot"))).all()
     assert robot.secret == SECRET and robot.webhook_url == WEBHOOK  # kept for sending
     assert [(q.chat_id, q.template) for q in queued] == [(str(robot.id), "robot_test")]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", queued[0].context["sent_at"])  # Beijing time, as shown
     assert [a.action for a in audit] == ["robot.add"] and SECRET not in str(audit[0].after)
     assert "tok0123456789" not in str(audit[0].after)
 
