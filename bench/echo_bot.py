@@ -5,7 +5,8 @@ bench/throughput.py: what aiogram and aiohttp alone cost per update, on the same
     TELEGRAM_BOT_TOKEN=... TELEGRAM_API_BASE=http://127.0.0.1:8081 .venv/bin/python -m bench.echo_bot
 
 The client is built as the product's `bot/channels/telegram.py: make_bot` builds it, and polls with the
-same arguments, so the two differ only in what happens between an update and its reply. No logging is
+same arguments but one: the product also caps the updates it holds at once (tasks_concurrency_limit =
+bot/channels/common.py UPDATES_IN_FLIGHT), which the issue's bare echo bot does not. No logging is
 configured (a bare bot). Stop it with SIGTERM or Ctrl-C.
 """
 

@@ -16,6 +16,13 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 # Edited messages and channel posts are not something a user asked now (issue #9): not even fetched.
 ALLOWED_UPDATES = ["message", "callback_query"]
+# Updates a polling process holds at once. Past this it stops fetching, and the rest wait on Telegram's
+# server, which keeps them for 24 hours. Without a limit aiogram started a task for every update of a
+# results-day flood: 3,000 pending tasks, each holding its parsed update and middleware frames, cost the
+# bot 45 MiB more than the echo bot and 10-20 % more CPU per update (bench/throughput.py, issue #10).
+# Updates waiting their chat's turn (ChatOrder) hold a place, so one chat's burst of 20 leaves 80 places
+# to the others.
+UPDATES_IN_FLIGHT = 100
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from aiogram.types import (
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.channels.common import ALLOWED_UPDATES, CHANNEL, Webhook, download, split_text
+from bot.channels.common import ALLOWED_UPDATES, CHANNEL, UPDATES_IN_FLIGHT, Webhook, download, split_text
 from bot.channels.outbound import ChatOrder, Handling, ReplySender
 from bot.channels.telegram_sender import delivery_error
 from bot.dialogs.groups import GROUP_COMMAND_MENU
@@ -194,7 +194,12 @@ class AiogramChannel:
 
     async def run(self) -> None:
         await self.setup()
-        await self.dp.start_polling(self.bot, handle_signals=False, allowed_updates=ALLOWED_UPDATES)
+        await self.dp.start_polling(
+            self.bot,
+            handle_signals=False,
+            allowed_updates=ALLOWED_UPDATES,
+            tasks_concurrency_limit=UPDATES_IN_FLIGHT,
+        )
 
     def add_webhook_route(self, app: web.Application, webhook: Webhook) -> None:
         """aiogram's own aiohttp handler: a request without the secret token is refused (401). An update is
