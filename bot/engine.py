@@ -32,7 +32,7 @@ from workflows import rules
 from workflows.audit import log_change
 from workflows.clock import utc_now
 from workflows.errors import ForgedAttempt, UserError
-from workflows.identity import NOBODY, Identity, resolve_identity, state_and_identity
+from workflows.identity import NOBODY, Identity, state_and_identity
 from workflows.text import clean_optional
 
 log = logging.getLogger(__name__)
@@ -116,19 +116,19 @@ class Engine:
         """The chat's state, row-locked on PostgreSQL (a new chat's is transient: not yet in the session),
         and who is talking. A group is nobody, whatever was once bound to it: identity lives in private
         chats."""
+        identity = NOBODY
         if event.private:
-            found = await state_and_identity(session, event.channel, event.chat_id, lock=self._row_lock)
-            if found is not None:
-                return found
+            state, identity = await state_and_identity(
+                session, event.channel, event.chat_id, lock=self._row_lock
+            )
         else:
             stmt = _STATE_FOR_UPDATE if self._row_lock else _STATE
             params = {"channel": event.channel, "chat_id": event.chat_id}
             state = (await session.exec(stmt, params=params)).first()
-            if state is not None:
-                return state, NOBODY
-        lang = "en" if (event.language_code or "").startswith("en") else "zh"
-        state = ConversationState(channel=event.channel, chat_id=event.chat_id, lang=lang)
-        return state, (await resolve_identity(session, state) if event.private else NOBODY)
+        if state is None:
+            lang = "en" if (event.language_code or "").startswith("en") else "zh"
+            state = ConversationState(channel=event.channel, chat_id=event.chat_id, lang=lang)
+        return state, identity
 
     async def _dispatch(self, ctx: Ctx) -> None:
         event = ctx.event

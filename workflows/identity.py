@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, bindparam
+from sqlalchemy import Select, String, and_, bindparam, true
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -49,24 +51,24 @@ async def resolve_identity(session: AsyncSession, state: ConversationState) -> I
 
 async def state_and_identity(
     session: AsyncSession, channel: str, chat_id: str, *, lock: bool
-) -> tuple[ConversationState, Identity] | None:
+) -> tuple[ConversationState | None, Identity]:
     """A chat's state (row-locked when `lock`, for PostgreSQL) and who is talking, in one query: it runs
-    on every event. None for a chat without a state row yet (then: resolve_identity on a new state)."""
+    on every event. The state is None for a chat without a state row yet; its bindings still count (an
+    admin may have bound the chat before it ever wrote)."""
     stmt = _STATE_AND_IDENTITY_LOCKED if lock else _STATE_AND_IDENTITY
     rows = (await session.exec(stmt, params={"channel": channel, "chat_id": chat_id})).all()
-    if not rows:
-        return None
-    state = rows[0][0]
+    state = rows[0][0] if rows else None
     bindings = [(binding, subject, staff) for _, binding, subject, staff in rows if binding is not None]
     return state, _identity(bindings, state)
 
 
 def _identity(
-    rows: list[tuple[ChatBinding, Subject | None, Staff | None]], state: ConversationState
+    rows: list[tuple[ChatBinding, Subject | None, Staff | None]], state: ConversationState | None
 ) -> Identity:
     if not rows:
         return NOBODY
-    active, subject, staff = next((row for row in rows if row[0].id == state.active_binding_id), rows[-1])
+    chosen = state.active_binding_id if state is not None else None
+    active, subject, staff = next((row for row in rows if row[0].id == chosen), rows[-1])
     if active.staff_id is not None:
         if staff is not None and not staff.active:
             staff = None  # a disabled account keeps its binding row but loses its powers
@@ -86,26 +88,41 @@ _IDENTITY = (
     )
     .order_by(col(ChatBinding.id))
 )
-# The state row (the outer joins' non-nullable side, so PostgreSQL can lock it alone) with its bindings.
-_STATE_AND_IDENTITY = (
-    select(ConversationState, ChatBinding, Subject, Staff)
-    .outerjoin(
-        ChatBinding,
-        and_(
-            col(ChatBinding.channel) == col(ConversationState.channel),
-            col(ChatBinding.chat_id) == col(ConversationState.chat_id),
-            col(ChatBinding.active),
-        ),
-    )
-    .outerjoin(Subject, col(ChatBinding.subject_id) == col(Subject.id))
-    .outerjoin(Staff, col(ChatBinding.staff_id) == col(Staff.id))
-    .where(
+
+
+def _state_and_identity(lock: bool) -> Select[Any]:
+    """The chat's state row with its bindings (each with its subject or staff member), driven by the chat's
+    key, so a chat without a state row still gets its bindings in the same query. PostgreSQL cannot lock
+    the nullable side of an outer join, so the state row is read (and locked) in a CTE of its own."""
+    key = select(
+        bindparam("channel", type_=String).label("channel"),
+        bindparam("chat_id", type_=String).label("chat_id"),
+    ).subquery("chat_key")
+    state_row = select(ConversationState).where(
         col(ConversationState.channel) == bindparam("channel"),
         col(ConversationState.chat_id) == bindparam("chat_id"),
     )
-    .order_by(col(ChatBinding.id))
-)
-_STATE_AND_IDENTITY_LOCKED = _STATE_AND_IDENTITY.with_for_update(of=ConversationState)  # type: ignore[arg-type]
+    state = aliased(ConversationState, (state_row.with_for_update() if lock else state_row).cte("chat_state"))
+    return (
+        select(state, ChatBinding, Subject, Staff)
+        .select_from(key)
+        .outerjoin(state, true())
+        .outerjoin(
+            ChatBinding,
+            and_(
+                col(ChatBinding.channel) == key.c.channel,
+                col(ChatBinding.chat_id) == key.c.chat_id,
+                col(ChatBinding.active),
+            ),
+        )
+        .outerjoin(Subject, col(ChatBinding.subject_id) == col(Subject.id))
+        .outerjoin(Staff, col(ChatBinding.staff_id) == col(Staff.id))
+        .order_by(col(ChatBinding.id))
+    )
+
+
+_STATE_AND_IDENTITY = _state_and_identity(lock=False)
+_STATE_AND_IDENTITY_LOCKED = _state_and_identity(lock=True)
 
 
 async def binding_labels(

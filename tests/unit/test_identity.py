@@ -1,0 +1,92 @@
+"""Who is talking: the chat's state and its bindings come back from one query, with or without a state row."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.app import App
+from models import ChatBinding, ConversationState, Staff, StaffRole, Subject, SubjectKind
+from models.db import is_sqlite
+from workflows.identity import NOBODY, state_and_identity
+
+
+async def _world(session: AsyncSession) -> tuple[Subject, Staff]:
+    subject = Subject(
+        kind=SubjectKind.ENTERPRISE, name="枣庄市安达货物运输有限公司", uscc="91370402MA3C4K7D2E"
+    )
+    staff = Staff(name="王芳", department="信用科", role=StaffRole.REVIEWER)
+    session.add_all([subject, staff])
+    await session.flush()
+    return subject, staff
+
+
+async def test_a_new_chat_is_nobody_and_has_no_state(app: App) -> None:
+    async with app.sessions() as session, session.begin():
+        assert await state_and_identity(session, "test", "new", lock=False) == (None, NOBODY)
+
+
+async def test_a_chat_bound_before_it_ever_wrote_is_known_at_its_first_message(app: App) -> None:
+    async with app.sessions() as session, session.begin():
+        subject, _ = await _world(session)
+        session.add(ChatBinding(channel="test", chat_id="ent", user_id="ent", subject_id=subject.id))
+    async with app.sessions() as session, session.begin():
+        # Locked as the engine locks it on PostgreSQL: the state row is read in a CTE (no outer-join lock).
+        state, identity = await state_and_identity(session, "test", "ent", lock=not is_sqlite(app.db))
+    assert state is None
+    assert identity.role == "enterprise" and identity.subject is not None
+    assert identity.subject.name == "枣庄市安达货物运输有限公司"
+
+
+async def test_the_active_binding_of_several_is_the_one_the_state_names(app: App) -> None:
+    async with app.sessions() as session, session.begin():
+        subject, staff = await _world(session)
+        first = ChatBinding(channel="test", chat_id="two", user_id="two", subject_id=subject.id)
+        second = ChatBinding(channel="test", chat_id="two", user_id="two", staff_id=staff.id)
+        gone = ChatBinding(channel="test", chat_id="two", user_id="two", subject_id=subject.id, active=False)
+        session.add_all([first, second, gone])
+        await session.flush()
+        session.add(ConversationState(channel="test", chat_id="two", active_binding_id=first.id))
+    async with app.sessions() as session, session.begin():
+        state, identity = await state_and_identity(session, "test", "two", lock=False)
+    assert state is not None and state.active_binding_id == identity.binding.id  # type: ignore[union-attr]
+    assert identity.role == "enterprise" and identity.binding_count == 2
+    async with app.sessions() as session, session.begin():
+        state, _ = await state_and_identity(session, "test", "two", lock=False)
+        assert state is not None
+        state.active_binding_id = second.id
+    async with app.sessions() as session, session.begin():
+        _, identity = await state_and_identity(session, "test", "two", lock=False)
+    assert identity.role == "staff" and identity.staff is not None and identity.staff.name == "王芳"
+
+
+async def test_on_postgresql_a_second_step_of_the_chat_waits_for_the_first(app: App) -> None:
+    if is_sqlite(app.db):
+        pytest.skip("SQLite runs one writer at a time: the engine queues steps itself")
+    async with app.sessions() as session, session.begin():
+        session.add(ConversationState(channel="test", chat_id="busy"))
+    async with app.sessions() as first, first.begin():
+        state, _ = await state_and_identity(first, "test", "busy", lock=True)
+        assert state is not None
+
+        async def second_step() -> int:
+            async with app.sessions() as second, second.begin():
+                found, _ = await state_and_identity(second, "test", "busy", lock=True)
+                assert found is not None
+                return found.screen
+
+        waiting = asyncio.create_task(second_step())
+        async with app.sessions() as probe:
+            for _ in range(500):  # until PostgreSQL shows the second step waiting on the row lock
+                sql = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                if (await probe.exec(text(sql))).scalar_one():  # type: ignore[call-overload]
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                pytest.fail("the second step did not wait for the first one's row lock")
+        assert not waiting.done()
+        state.screen = 7
+    assert await waiting == 7  # it read the row as the first step left it
