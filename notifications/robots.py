@@ -34,7 +34,7 @@ from notifications.delivery import (
     RetryLater,
     TransientFailure,
 )
-from notifications.limits import SlidingWindow
+from notifications.limits import SlidingWindow, Stamp
 from workflows.robots import ROBOT_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class RobotLimiter:
         self._windows: dict[int, list[SlidingWindow]] = {}
         self._paused: dict[int, float] = {}
 
-    async def acquire(self, robot_id: int, kind: RobotKind) -> list[tuple[SlidingWindow, list[float]]]:
+    async def acquire(self, robot_id: int, kind: RobotKind) -> list[tuple[SlidingWindow, Stamp]]:
         windows = self._windows.setdefault(
             robot_id, [SlidingWindow(n, seconds) for n, seconds in PLATFORMS[kind].windows]
         )
@@ -191,7 +191,7 @@ class RobotLimiter:
         now = self._clock()
         return [(w, w.record(now)) for w in windows]
 
-    def done(self, slot: list[tuple[SlidingWindow, list[float]]]) -> None:
+    def done(self, slot: list[tuple[SlidingWindow, Stamp]]) -> None:
         now = self._clock()
         for window, entry in slot:
             window.restamp(entry, now)

@@ -21,7 +21,7 @@ from aiogram.types import (
     Update,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-from aiohttp import web
+from aiohttp import ClientSession, TraceConfig, TraceRequestChunkSentParams, web
 
 from bot.channels.common import ALLOWED_UPDATES, CHANNEL, UPDATES_IN_FLIGHT, Webhook, download, split_text
 from bot.channels.outbound import ChatOrder, Handling, ReplySender
@@ -31,7 +31,7 @@ from bot.dialogs.menu import COMMAND_MENU
 from bot.engine import Engine
 from bot.replies import Event, IncomingFile, Reply
 from notifications.budget import SendBudget
-from notifications.limits import RateLimiter
+from notifications.limits import RateLimiter, request_written
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,34 @@ log = logging.getLogger(__name__)
 _RESPONSE_TYPES = (Response[Message], Response[bool], Response[list[Update]])
 
 
+async def _body_written(session: ClientSession, context: object, params: TraceRequestChunkSentParams) -> None:
+    request_written()  # aiohttp calls this just before it hands the chunk to the socket
+
+
+def _write_trace() -> TraceConfig:
+    trace = TraceConfig()
+    trace.on_request_chunk_sent.append(_body_written)
+    trace.freeze()
+    return trace
+
+
+_WRITE_TRACE = _write_trace()
+
+
+class BudgetedSession(AiohttpSession):
+    """aiogram's HTTP session, telling the send budget when each request's body is written: Telegram counts
+    a send when it arrives, and the write is the closest this process sees to that (notifications/limits)."""
+
+    async def create_session(self) -> ClientSession:
+        session = await super().create_session()
+        if _WRITE_TRACE not in session.trace_configs:
+            # The session's own list: aiogram builds the ClientSession and takes no trace_configs.
+            session.trace_configs.append(_WRITE_TRACE)
+        return session
+
+
 def make_bot(token: str, api_base: str) -> Bot:
-    return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)))
+    return Bot(token, session=BudgetedSession(api=TelegramAPIServer.from_base(api_base)))
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

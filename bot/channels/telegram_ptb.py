@@ -7,6 +7,7 @@ import hmac
 import logging
 from typing import Any
 
+import httpx
 from aiohttp import web
 from telegram import (
     BotCommand,
@@ -18,6 +19,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.request import HTTPXRequest
 
 from bot.channels.common import ALLOWED_UPDATES, CHANNEL, Webhook, download, split_text
 from bot.channels.outbound import ChatOrder, Handling, ReplySender
@@ -34,7 +36,7 @@ from notifications.delivery import (
     RetryLater,
     TransientFailure,
 )
-from notifications.limits import RateLimiter
+from notifications.limits import RateLimiter, request_written
 
 # Updates handled at once (PTB's default is one at a time: a burst from one chat held every other chat
 # back). One chat's updates still run in order (ChatOrder).
@@ -43,12 +45,31 @@ CONCURRENT_UPDATES = 256
 log = logging.getLogger(__name__)
 
 
+CONNECTION_POOL_SIZE = 256  # PTB's own default for the bot's requests (ApplicationBuilder)
+
+
+async def _body_written(event: str, info: dict[str, Any]) -> None:
+    if event.endswith(".send_request_body.complete"):  # httpcore's trace: the request has been written
+        request_written()
+
+
+async def _trace_writes(request: httpx.Request) -> None:
+    # The send budget counts a send from its write (notifications/limits), as aiogram's session reports it.
+    request.extensions["trace"] = _body_written
+
+
 def build_application(token: str, api_base: str) -> Application:
     return (
         Application.builder()
         .token(token)
         .base_url(f"{api_base}/bot")
         .base_file_url(f"{api_base}/file/bot")
+        .request(
+            HTTPXRequest(
+                connection_pool_size=CONNECTION_POOL_SIZE,
+                httpx_kwargs={"event_hooks": {"request": [_trace_writes]}},
+            )
+        )
         .concurrent_updates(CONCURRENT_UPDATES)
         .build()
     )

@@ -7,11 +7,12 @@ import asyncio
 import random
 import socket
 import time
+from collections.abc import Callable
 
 import pytest
 
 from notifications.budget import RedisBudget, make_budget
-from notifications.limits import RateLimiter
+from notifications.limits import ARRIVAL_MARGIN_SECONDS, RateLimiter, request_written
 
 
 def _redis_up() -> bool:
@@ -27,11 +28,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _pair(per_second: float = 10) -> tuple[RedisBudget, RedisBudget]:
+def _pair(per_second: float = 10, **clock: Callable[[], float]) -> tuple[RedisBudget, RedisBudget]:
     bot = str(random.randint(10**8, 10**9))  # keys of this test only
     make = lambda: RedisBudget(  # noqa: E731
         "redis://127.0.0.1:6379/0", bot, global_per_second=per_second, per_chat_per_second=1,
-        per_group_per_minute=20,
+        per_group_per_minute=20, **clock,
     )  # fmt: skip
     return make(), make()
 
@@ -73,6 +74,46 @@ async def test_one_chat_gets_one_message_a_second_across_processes() -> None:
         started = time.monotonic()
         await b.acquire("42")
         assert time.monotonic() - started >= 0.9
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_send_counts_from_its_write_placed_on_redis_clock() -> None:
+    """Issue #10: the write is measured on the local clock and placed on Redis's as the grant's Redis time
+    plus the local seconds from asking for the slot to the write."""
+    local = [100.0]
+    a, b = _pair(clock=lambda: local[0])
+    try:
+        slot = await a.acquire("42", reply=True)
+        local[0] = 100.25  # the request is written a quarter of a second after the slot was asked for
+        request_written()
+        await a.settled()
+        score = await a._redis.zscore(slot.keys[0], slot.member)
+        assert score is not None
+        assert abs(score - (slot.taken_at + 0.25 + ARRIVAL_MARGIN_SECONDS)) < 1e-6
+        # Answered sooner (on Redis's clock) than the write's stamp: the answer is the better stamp.
+        a.done(slot)
+        await a.settled()
+        answered = await a._redis.zscore(slot.keys[0], slot.member)
+        assert answered is not None and slot.taken_at < answered < score
+        started = time.monotonic()
+        await b.acquire("42", reply=True)  # the other process sees the chat's second as moved
+        assert time.monotonic() - started >= 0.9
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_send_whose_write_was_not_reported_counts_from_when_it_finished() -> None:
+    a, b = _pair()
+    try:
+        slot = await a.acquire("42", reply=True)
+        await asyncio.sleep(0.3)  # a request through a client without a write hook (PTB)
+        a.done(slot)
+        await a.settled()
+        score = await a._redis.zscore(slot.keys[0], slot.member)
+        assert score is not None and score >= slot.taken_at + 0.3
     finally:
         await a.close()
         await b.close()
