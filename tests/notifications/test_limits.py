@@ -182,7 +182,7 @@ async def test_a_send_counts_from_when_its_request_was_written() -> None:
     time.now = 0.005  # the requests were written 5 ms after their slots were granted
     for slot in slots:
         slot.written()
-    time.now = 0.2  # and answered much later
+    time.now = 0.005 + ARRIVAL_MARGIN_SECONDS + 0.1  # and answered later than the margin
     for slot in slots:
         rl.done(slot)
     time.now = 1.0
