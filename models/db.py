@@ -46,7 +46,11 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, echo: bool = False) -> Async
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         if sqlite_driver.supported():  # one thread hop per statement (models/sqlite_driver.py)
             url = make_url(url).set(drivername=f"sqlite+{sqlite_driver.DRIVER}").render_as_string(False)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": sqlite_driver.LOCK_WAIT_SECONDS, "check_same_thread": False},
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]

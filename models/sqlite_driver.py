@@ -1,4 +1,4 @@
-"""SQLAlchemy's aiosqlite dialect with one thread hop per statement instead of three or four.
+"""SQLAlchemy's aiosqlite dialect with one thread hop per statement instead of three or four, and fewer.
 
 aiosqlite runs every call on the connection's own thread, and SQLAlchemy's adapter makes a call for each
 part of a statement: open a cursor, execute, fetch the rows, close the cursor. Each call is a trip to that
@@ -7,6 +7,13 @@ dialog step on the embedded database made 13 of them for plain text and 15 for /
 issue #10). Here a statement is one function run on that thread (cursor, execute, fetch and close
 together), and the pool's rollback on returning a connection is skipped when no transaction is open (we
 begin every transaction ourselves: models/db.py).
+
+Two kinds of statement wait for the next trip instead of making their own, so a /menu step makes three trips
+instead of five: our `BEGIN IMMEDIATE` (it runs just before the transaction's first statement, and a
+transaction with none costs no trip at all), and a many-row INSERT that returns nothing (the step's button
+tokens: they run just before whatever comes next, the commit at the latest). Order and transaction are the
+same; only an error of a held INSERT surfaces at the next statement instead of its own. Such an INSERT
+reports one row per parameter set, as it would have (one that may skip rows is never held).
 
 It uses aiosqlite's `Connection._execute(fn)` and `_conn`, the same internals SQLAlchemy's own adapter uses
 for its isolation-level setter. `supported()` checks they are there; without them make_engine keeps the
@@ -39,10 +46,42 @@ def supported() -> bool:
     return hasattr(aiosqlite.Connection, "_execute") and hasattr(AsyncAdapt_aiosqlite_cursor, "execute")
 
 
+Held = list[tuple[str, Any, bool]]  # statements waiting for the next trip: (operation, parameters, many)
+
+# How long a statement on the connection's thread waits for another connection's write lock (SQLite's
+# busy timeout). A statement run on the event loop's thread never waits: see _begin_at_once.
+LOCK_WAIT_SECONDS = 30
+
+# Statements run on the event loop's own thread, without a trip: the conversation engine's point reads
+# and writes by unique key (a chat's state and bindings, its button tokens), which take SQLite microseconds
+# where a trip costs far more (a queue, a thread switch, the loop's self-pipe, and the GIL passed back and
+# forth), on every event of a results day. Anything else, a report's scan or the scheduler's sweep, keeps
+# its trip so that it never holds up the loop.
+AT_ONCE = (
+    "WITH chat_state AS",  # workflows/identity.py: the state and bindings of a chat
+    "SELECT conversation_state.",
+    "UPDATE conversation_state SET",
+    "INSERT INTO conversation_state ",
+    "SELECT button_token.",
+    "INSERT INTO button_token ",
+)
+
+
+class _WouldWait(Exception):
+    """Another connection holds the write lock: the BEGIN must wait, on the connection's thread."""
+
+
 def _run(
-    conn: sqlite3.Connection, operation: str, parameters: Any, many: bool
+    conn: sqlite3.Connection,
+    held: Held,
+    operation: str,
+    parameters: Any,
+    many: bool,
+    at_once: bool = False,
 ) -> tuple[Any, list[Any] | None, int | None, int]:
-    """On the connection's thread: the whole statement, rows included."""
+    """The held statements, then the whole statement, rows included: on the connection's thread, or on
+    the loop's (`at_once`)."""
+    _run_held(conn, held, at_once)
     cursor = conn.cursor()
     try:
         if many:
@@ -58,6 +97,53 @@ def _run(
         cursor.close()
 
 
+def _run_held(conn: sqlite3.Connection, held: Held, at_once: bool = False) -> None:
+    for operation, parameters, many in held:
+        if many:
+            conn.executemany(operation, parameters).close()
+        elif at_once and _is_begin(operation):
+            _begin_at_once(conn, operation)
+        else:
+            conn.execute(operation, parameters or ()).close()
+
+
+def _begin_at_once(conn: sqlite3.Connection, operation: str) -> None:
+    """BEGIN IMMEDIATE without waiting: on the loop's thread, a wait for the write lock would stop the
+    loop, and with it the connection that holds the lock, if it is ours. Busy: _WouldWait, and the BEGIN
+    is run again on the connection's thread, where it may wait."""
+    conn.execute("PRAGMA busy_timeout = 0").close()
+    try:
+        conn.execute(operation).close()
+    except sqlite3.OperationalError as error:
+        if conn.in_transaction or "lock" not in str(error):
+            raise
+        raise _WouldWait from error
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {LOCK_WAIT_SECONDS * 1000}").close()
+
+
+def _commit(conn: sqlite3.Connection, held: Held, at_once: bool = False) -> None:
+    _run_held(conn, held, at_once)
+    conn.commit()
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _is_begin(operation: str) -> bool:
+    return operation.lstrip()[:5].upper() == "BEGIN"
+
+
+def _holdable_insert(operation: str) -> bool:
+    """A many-row INSERT whose rows all land unless it fails, and that returns nothing."""
+    head = operation.lstrip()[:7].upper()
+    if head != "INSERT ":
+        return False
+    upper = operation.upper()
+    return not any(word in upper for word in (" RETURNING ", " OR ", " ON CONFLICT"))
+
+
 class _Cursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ()
 
@@ -69,14 +155,42 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
     def _statement(self, operation: Any, parameters: Any, *, many: bool) -> None:
         adapted: _Connection = self._adapt_connection  # type: ignore[assignment]
+        head = operation.lstrip()[:9].upper()
+        if _is_begin(head) or (many and adapted.in_transaction and _holdable_insert(operation)):
+            adapted.held.append((operation, parameters, many))
+            adapted.in_transaction = True
+            # SQLAlchemy's async layer insists that a statement awaits something: this awaits nothing
+            # (no trip to the thread, no turn of the event loop).
+            self.await_(_nothing())
+            self.description = None
+            self.lastrowid = -1
+            self.rowcount = len(parameters) if many else -1
+            return
+        held, adapted.held = adapted.held, []
         aio = self._connection
         try:
-            description, rows, lastrowid, rowcount = self.await_(
-                aio._execute(_run, aio._conn, operation, parameters, many)  # type: ignore[attr-defined]
-            )
+            if operation.startswith(AT_ONCE):
+                try:
+                    description, rows, lastrowid, rowcount = _run(
+                        aio._conn,
+                        held,
+                        operation,
+                        parameters,
+                        many,
+                        at_once=True,  # type: ignore[attr-defined]
+                    )
+                    self.await_(_nothing())
+                except _WouldWait:
+                    description, rows, lastrowid, rowcount = self.await_(
+                        aio._execute(_run, aio._conn, held, operation, parameters, many)  # type: ignore[attr-defined]
+                    )
+            else:
+                description, rows, lastrowid, rowcount = self.await_(
+                    aio._execute(_run, aio._conn, held, operation, parameters, many)  # type: ignore[attr-defined]
+                )
         except Exception as error:
             adapted._handle_exception(error)
-        if operation.lstrip()[:9].upper().startswith(("BEGIN", "SAVEPOINT")):  # both open a transaction
+        if head.startswith("SAVEPOINT"):
             adapted.in_transaction = True
         self.description = description
         if description is not None:
@@ -88,26 +202,61 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("in_transaction",)
+    __slots__ = ("in_transaction", "held")
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         # Unknown until our first BEGIN: the first rollback is a real one. Connections are in autocommit
         # mode (isolation_level None), so only an explicit BEGIN opens a transaction.
         self.in_transaction = True
+        self.held: Held = []
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
-        return super().cursor(server_side) if server_side else _Cursor(self)
+        if server_side:
+            self._run_held()  # a server-side cursor makes its own trips: what was held runs first
+            return super().cursor(server_side)
+        return _Cursor(self)
 
     def commit(self) -> None:
-        super().commit()
+        """On the loop's thread: a commit in WAL mode waits for no one (the write lock is ours since the
+        BEGIN IMMEDIATE). What is still held runs first; a BEGIN among it that would wait goes to the
+        connection's thread with the rest."""
+        held, self.held = self.held, []
+        conn = self._connection._conn
+        try:
+            if len(held) == 1 and _is_begin(held[0][0]):
+                pass  # a transaction that ran nothing: nothing to begin or commit
+            else:
+                try:
+                    _commit(conn, held, at_once=True)
+                except _WouldWait:
+                    self.await_(self._connection._execute(_commit, conn, held))
+            self.await_(_nothing())
+        except Exception as error:
+            self._handle_exception(error)
         self.in_transaction = False
 
     def rollback(self) -> None:
-        if not self.in_transaction:
-            return  # the pool's reset after a commit or a rollback: nothing to undo, no trip to the thread
-        super().rollback()
+        held, self.held = self.held, []
+        if not self.in_transaction or (held and _is_begin(held[0][0])):
+            # The pool's reset after a commit or a rollback, or a transaction whose BEGIN never ran:
+            # nothing to undo (what was held is dropped).
+            self.in_transaction = False
+            return
+        try:
+            self._connection._conn.rollback()  # on the loop's thread: a rollback waits for no one
+            self.await_(_nothing())
+        except Exception as error:
+            self._handle_exception(error)
         self.in_transaction = False
+
+    def _run_held(self) -> None:
+        held, self.held = self.held, []
+        if held:
+            try:
+                self.await_(self._connection._execute(_run_held, self._connection._conn, held))
+            except Exception as error:
+                self._handle_exception(error)
 
 
 class _DBAPI(AsyncAdapt_aiosqlite_dbapi):
