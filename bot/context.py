@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +22,6 @@ from workflows.settings import Settings
 # Stale tokens are refused by screen number at once; their rows are deleted on every 8th screen, not on
 # every reply (one statement less per event; a chat keeps at most a few screens of dead tokens).
 STALE_TOKEN_SWEEP = 8
-_INSERT_TOKENS = insert(ButtonToken.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -109,12 +107,12 @@ class Ctx:
         )
         return Button(label, token)
 
-    async def finish(self) -> None:
-        """Store the reply's button tokens (one insert for all). A new keyboard makes the older ones stale:
-        the engine refuses a token from another screen, and every few screens their rows are dropped
-        (persistent ones stay)."""
+    async def finish(self) -> list[dict[str, Any]]:
+        """The reply's button tokens, for the engine to write with the state (bot/step_writes.py). A new
+        keyboard makes the older ones stale: the engine refuses a token from another screen, and every few
+        screens their rows are dropped (persistent ones stay)."""
         if self._new_screen is None:
-            return
+            return []
         if self._new_screen % STALE_TOKEN_SWEEP == 0:
             await self.session.exec(
                 delete(ButtonToken).where(
@@ -124,10 +122,6 @@ class Ctx:
                     col(ButtonToken.persistent).is_(False),
                 )
             )
-        if self._tokens:
-            # Core, not the ORM: one executemany of a statement compiled once (one round trip on asyncpg).
-            connection = await self.session.connection()
-            await connection.execute(_INSERT_TOKENS, self._tokens)
-            self._tokens = []
-        # Set last, so the state's row is written once, at the commit, with everything else.
         self.state.screen = self._new_screen
+        tokens, self._tokens = self._tokens, []
+        return tokens

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import App
+from bot.step_writes import write_step
 from models import ChatBinding, ConversationState, Staff, StaffRole, Subject, SubjectKind
 from models.db import is_sqlite
 from workflows.identity import NOBODY, state_and_identity
@@ -58,6 +59,7 @@ async def test_the_active_binding_of_several_is_the_one_the_state_names(app: App
         state, _ = await state_and_identity(session, "test", "two", lock=False)
         assert state is not None
         state.active_binding_id = second.id
+        await write_step(session, state, [])
     async with app.sessions() as session, session.begin():
         _, identity = await state_and_identity(session, "test", "two", lock=False)
     assert identity.role == "staff" and identity.staff is not None and identity.staff.name == "王芳"
@@ -89,4 +91,26 @@ async def test_on_postgresql_a_second_step_of_the_chat_waits_for_the_first(app: 
                 pytest.fail("the second step did not wait for the first one's row lock")
         assert not waiting.done()
         state.screen = 7
+        await write_step(first, state, [])
     assert await waiting == 7  # it read the row as the first step left it
+
+
+async def test_a_change_to_who_is_talking_is_flushed_and_the_state_is_written_by_write_step(app: App) -> None:
+    # The rows come from a Core query: the bindings, subjects and staff join the session as if loaded (a
+    # dialog's change to them is flushed at the commit); the state stays out, written by write_step.
+    async with app.sessions() as session, session.begin():
+        _, staff = await _world(session)
+        session.add(ChatBinding(channel="test", chat_id="st", user_id="st", staff_id=staff.id))
+        session.add(ConversationState(channel="test", chat_id="st", lang="en"))
+    async with app.sessions() as session, session.begin():
+        state, identity = await state_and_identity(session, "test", "st", lock=False)
+        assert state is not None and state not in session
+        assert identity.staff in session and identity.binding in session
+        identity.staff.muted_kinds = ["digest"]  # type: ignore[union-attr]
+        state.state = "queue.view"
+        state.screen = 3
+        await write_step(session, state, [])
+    async with app.sessions() as session:
+        again, identity = await state_and_identity(session, "test", "st", lock=False)
+    assert identity.staff is not None and identity.staff.muted_kinds == ["digest"]
+    assert again is not None and (again.state, again.screen, again.lang) == ("queue.view", 3, "en")
