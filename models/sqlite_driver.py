@@ -1,4 +1,5 @@
-"""SQLAlchemy's aiosqlite dialect with one thread hop per statement instead of three or four, and fewer.
+"""SQLAlchemy's aiosqlite dialect with at most one thread hop per statement instead of three or four, and
+none for the conversation engine's point statements.
 
 aiosqlite runs every call on the connection's own thread, and SQLAlchemy's adapter makes a call for each
 part of a statement: open a cursor, execute, fetch the rows, close the cursor. Each call is a trip to that
@@ -8,12 +9,17 @@ issue #10). Here a statement is one function run on that thread (cursor, execute
 together), and the pool's rollback on returning a connection is skipped when no transaction is open (we
 begin every transaction ourselves: models/db.py).
 
-Two kinds of statement wait for the next trip instead of making their own, so a /menu step makes three trips
-instead of five: our `BEGIN IMMEDIATE` (it runs just before the transaction's first statement, and a
-transaction with none costs no trip at all), and a many-row INSERT that returns nothing (the step's button
-tokens: they run just before whatever comes next, the commit at the latest). Order and transaction are the
-same; only an error of a held INSERT surfaces at the next statement instead of its own. Such an INSERT
-reports one row per parameter set, as it would have (one that may skip rows is never held).
+Two kinds of statement wait for the next statement instead of making their own trip: our `BEGIN IMMEDIATE`
+(it runs just before the transaction's first statement, and a transaction with none costs nothing), and a
+many-row INSERT that returns nothing (the step's button tokens: they run just before whatever comes next,
+the commit at the latest). Order and transaction are the same; only an error of a held INSERT surfaces at
+the next statement instead of its own. Such an INSERT reports one row per parameter set, as it would have
+(one that may skip rows is never held).
+
+The engine's point statements (AT_ONCE), COMMIT and ROLLBACK make no trip at all: they run on the loop's
+thread (the connection is opened with check_same_thread off; it is still used by one task at a time). A
+BEGIN IMMEDIATE run there never waits for the write lock: when another connection holds it, the BEGIN goes
+to the connection's thread, which may wait without holding up the loop.
 
 It uses aiosqlite's `Connection._execute(fn)` and `_conn`, the same internals SQLAlchemy's own adapter uses
 for its isolation-level setter. `supported()` checks they are there; without them make_engine keeps the
