@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from bot.app import App
@@ -93,3 +95,18 @@ async def test_a_group_state_read_by_the_orm_leaves_the_session(app: App) -> Non
         assert state not in session  # the commit's flush will not write it again
     async with app.sessions() as session:
         assert (await session.exec(select(ConversationState.lang))).one() == "en"
+
+
+async def test_on_postgresql_a_value_too_long_is_refused_not_cut(app: App) -> None:
+    if is_sqlite(app.db):
+        pytest.skip("SQLite does not check a VARCHAR's length")
+    async with app.sessions() as session, session.begin():
+        session.add(ConversationState(channel="test", chat_id="long"))
+    tokens = _tokens("long", 1, 1)
+    tokens[0]["action"] = "x" * 65  # the column is VARCHAR(64): the arrays are cast without a length
+    with pytest.raises(DBAPIError, match="too long"):
+        async with app.sessions() as session, session.begin():
+            state, _ = await state_and_identity(session, "test", "long", lock=True)
+            assert state is not None
+            state.screen = 1
+            await write_step(session, state, tokens)
