@@ -56,7 +56,7 @@ async def build_app(
     if migrate_db:
         await asyncio.to_thread(migrate.upgrade, settings.database_url)
     default_renderer().check_all()  # a broken template is refused at start, with its file and line
-    db = make_engine(settings.database_url)
+    db = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = session_factory(db)
     services = Services(clock=clock or SystemClock(), calendar=default_calendar(), settings=settings)
     return App(settings, db, sessions, Engine(sessions, services))

@@ -38,7 +38,19 @@ def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
     return name == "sqlite"
 
 
-def make_engine(url: str = DEFAULT_DATABASE_URL, *, echo: bool = False) -> AsyncEngine:
+# PostgreSQL connections a process keeps open (DATABASE_POOL_SIZE), and how many more it may open for a
+# moment. A polling process handles up to 100 updates at once (bot/channels/common.py), each wanting a
+# connection: with SQLAlchemy's default of 5 kept, the rest were opened and closed again and again (367 new
+# server processes in 7,000 updates of bench/throughput.py, a fork and a handshake each), which cost more
+# than a fifth of the bot's CPU per update. 20 kept ended that; more did not help on 2 cores. N processes
+# may open N x (pool + overflow) connections: keep that under the server's max_connections (default 100).
+DEFAULT_POOL_SIZE = 20
+POOL_OVERFLOW = 10
+
+
+def make_engine(
+    url: str = DEFAULT_DATABASE_URL, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE
+) -> AsyncEngine:
     url = normalise_url(url)
     if is_sqlite(url):
         database = make_url(url).database
@@ -71,7 +83,7 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, echo: bool = False) -> Async
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    engine = create_async_engine(url, echo=echo)
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=POOL_OVERFLOW)
     _ping_when_idle(engine)
     return engine
 

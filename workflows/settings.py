@@ -7,13 +7,15 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from models.db import DEFAULT_DATABASE_URL
+from models.db import DEFAULT_DATABASE_URL, DEFAULT_POOL_SIZE
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL connections each process keeps open (models/db.py says why 20, and what bounds it).
+    database_pool_size: int = DEFAULT_POOL_SIZE
     telegram_bot_token: str | None = None
     telegram_api_base: str = "https://api.telegram.org"
     bot_framework: Literal["aiogram", "ptb"] = "aiogram"
