@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlmodel import col, delete
+from sqlalchemy import bindparam, delete
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import gettext
@@ -22,6 +23,13 @@ from workflows.settings import Settings
 # Stale tokens are refused by screen number at once; their rows are deleted on every 8th screen, not on
 # every reply (one statement less per event; a chat keeps at most a few screens of dead tokens).
 STALE_TOKEN_SWEEP = 8
+# Core and built once: the ORM's bulk DELETE also looked for the rows among the session's objects (0.4 ms).
+_DELETE_STALE = delete(ButtonToken.__table__).where(  # type: ignore[attr-defined]
+    col(ButtonToken.channel) == bindparam("channel"),
+    col(ButtonToken.chat_id) == bindparam("chat_id"),
+    col(ButtonToken.screen) < bindparam("screen"),
+    col(ButtonToken.persistent).is_(False),
+)
 
 
 @dataclass(frozen=True)
@@ -114,13 +122,10 @@ class Ctx:
         if self._new_screen is None:
             return []
         if self._new_screen % STALE_TOKEN_SWEEP == 0:
-            await self.session.exec(
-                delete(ButtonToken).where(
-                    col(ButtonToken.channel) == self.state.channel,
-                    col(ButtonToken.chat_id) == self.state.chat_id,
-                    col(ButtonToken.screen) < self._new_screen,
-                    col(ButtonToken.persistent).is_(False),
-                )
+            connection = await self.session.connection()
+            await connection.execute(
+                _DELETE_STALE,
+                {"channel": self.state.channel, "chat_id": self.state.chat_id, "screen": self._new_screen},
             )
         self.state.screen = self._new_screen
         tokens, self._tokens = self._tokens, []

@@ -70,6 +70,7 @@ AT_ONCE = (
     "INSERT INTO conversation_state ",
     "SELECT button_token.",
     "INSERT INTO button_token ",
+    "DELETE FROM button_token WHERE button_token.channel = ",  # a chat's stale tokens (bot/context.py)
 )
 
 
