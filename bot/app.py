@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 from dataclasses import dataclass
 
@@ -33,13 +34,15 @@ class App:
     def dispatcher(
         self, senders: dict[str, Sender], *, chat_id: str | None = None, limiter: SendBudget | None = None
     ) -> Dispatcher:
-        """The outbox dispatcher for these channels; one unique instance name per process."""
+        """The outbox dispatcher for these channels, under a name of its own: it takes up rows held in its
+        name that it never got back from a claim (notifications/dispatcher.py), so no other dispatcher, in
+        this process or a restarted one with the same pid, may share it."""
         return Dispatcher(
             self.sessions,
             senders,
             renderer=default_renderer(),
             clock=self.engine.services.clock,
-            instance=f"{socket.gethostname()}:{os.getpid()}:{id(self):x}",
+            instance=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}",
             chat_id=chat_id,
             limiter=limiter,
             lease_seconds=self.settings.outbox_lease_seconds,

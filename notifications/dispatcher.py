@@ -12,7 +12,11 @@ Guarantees (design: Scheduler and delivery):
 - (issue #10) run_forever claims as send slots free up, so a slow request holds only its own slot; an
   outcome that cannot be written because the database is away is retried until it is written (while the
   claim is ours), so a restart of the database repeats no message that was sent; a database outage is
-  never counted as a delivery attempt.
+  never counted as a delivery attempt;
+- a claim whose commit reached the database while its answer was lost (the connection dropped as it
+  committed) is taken up again by the same dispatcher at once, not after the lease: rows held in its
+  name that it never got back from a claim. Rows it did get back and could not record still wait for
+  the lease (they may have been sent).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import ColumnElement, and_, exists, or_, true, update
+from sqlalchemy import ColumnElement, and_, exists, false, or_, true, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -181,6 +185,9 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
+        # Rows this dispatcher got back from a claim and has not recorded yet (in flight, or a recording
+        # that failed): any other row held in its name comes from a claim it never heard back about.
+        self._unrecorded: set[int] = set()
         self._rng = rng or random.Random()
 
     # ---- the loop ----------------------------------------------------------------------------------
@@ -270,12 +277,15 @@ class Dispatcher:
 
     def _due(self, now: datetime) -> ColumnElement[bool]:
         status, claimed_at = col(OutboxMessage.status), col(OutboxMessage.claimed_at)
+        known = col(OutboxMessage.id).in_(sorted(self._unrecorded)) if self._unrecorded else false()
         return and_(
             col(OutboxMessage.channel).in_(list(self.senders)),  # other instances may serve other channels
             true() if self.chat_id is None else col(OutboxMessage.chat_id) == self.chat_id,
             or_(
                 and_(status == OutboxStatus.PENDING, col(OutboxMessage.next_attempt_at) <= now),
                 and_(status == OutboxStatus.SENDING, claimed_at < now - self.lease),
+                # Held in our name, yet never handed to us: a claim whose answer was lost.
+                and_(status == OutboxStatus.SENDING, col(OutboxMessage.claimed_by) == self.instance, ~known),
             ),
         )
 
@@ -325,7 +335,9 @@ class Dispatcher:
                 .where(col(OutboxMessage.id).in_(ids))
                 .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
             )
-            return rows.all(), now
+            claimed = rows.all()
+        self._unrecorded.update(ids)  # committed: ours, and known to be
+        return claimed, now
 
     # ---- one row -----------------------------------------------------------------------------------
 
@@ -361,6 +373,7 @@ class Dispatcher:
             )
             outcome = self._retry_or_fail(row, f"{type(err).__name__}: {err}")
         if outcome is None:
+            self._unrecorded.discard(row.id or 0)  # the lease ran out: due again like anyone's
             return
         try:
             recorded = await self._database(lambda: self._record(row, outcome), row, claimed_at, retry)
@@ -374,6 +387,7 @@ class Dispatcher:
                 )
                 return
             raise
+        self._unrecorded.discard(row.id or 0)  # recorded, or someone else's now
         if recorded:
             stats.count(outcome.status)
             sent = "gone" if outcome.chat_gone else _SEND_OUTCOMES.get(outcome.status)
