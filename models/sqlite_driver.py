@@ -178,13 +178,9 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
         try:
             if operation.startswith(AT_ONCE):
                 try:
+                    connection = aio._conn  # type: ignore[attr-defined]
                     description, rows, lastrowid, rowcount = _run(
-                        aio._conn,
-                        held,
-                        operation,
-                        parameters,
-                        many,
-                        at_once=True,  # type: ignore[attr-defined]
+                        connection, held, operation, parameters, many, at_once=True
                     )
                     self.await_(_nothing())
                 except _WouldWait:
