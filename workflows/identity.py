@@ -61,8 +61,8 @@ async def state_and_identity(
 
     A Core query, its rows made into objects as the ORM's loader would (models/base.py built): the ORM's
     own query cost about 0.2 ms more on every event (issue #10). The state stays out of the session (the
-    engine writes its changes: bot/step_writes.py); the bindings, subjects and staff members join the session as if
-    loaded, so a change a dialog makes to them is flushed."""
+    engine writes its changes: bot/step_writes.py); the bindings, subjects and staff members join the
+    session as if loaded, one object per row of theirs, so a change a dialog makes to them is flushed."""
     stmt = _STATE_AND_IDENTITY_LOCKED if lock else _STATE_AND_IDENTITY
     connection = await session.connection()
     rows = (await connection.execute(stmt, {"channel": channel, "chat_id": chat_id})).all()
@@ -72,14 +72,23 @@ async def state_and_identity(
         binding = _row_object(ChatBinding, _BINDING_KEYS, row, _BINDING_AT)
         if binding is None:
             continue
-        subject = _row_object(Subject, _SUBJECT_KEYS, row, _SUBJECT_AT)
-        staff = _row_object(Staff, _STAFF_KEYS, row, _STAFF_AT)
-        for obj in (binding, subject, staff):
-            if obj is not None:
-                make_transient_to_detached(obj)
-                session.add(obj)
-        bindings.append((binding, subject, staff))
+        subject = _attached(session, _row_object(Subject, _SUBJECT_KEYS, row, _SUBJECT_AT))
+        staff = _attached(session, _row_object(Staff, _STAFF_KEYS, row, _STAFF_AT))
+        bindings.append((_attached(session, binding), subject, staff))
     return state, _identity(bindings, state)
+
+
+def _attached(session: AsyncSession, obj: _Row | None) -> _Row | None:
+    """The object in the session as if loaded; the one already there when two bindings share a subject."""
+    if obj is None:
+        return None
+    key = session.sync_session.identity_key(instance=obj)  # from the primary key, as the loader keys it
+    present = session.sync_session.identity_map.get(key)
+    if present is not None:
+        return present  # type: ignore[no-any-return]
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 def _row_object(model: type[_Row], keys: tuple[str, ...], row: Any, at: int) -> _Row | None:

@@ -114,3 +114,19 @@ async def test_a_change_to_who_is_talking_is_flushed_and_the_state_is_written_by
         again, identity = await state_and_identity(session, "test", "st", lock=False)
     assert identity.staff is not None and identity.staff.muted_kinds == ["digest"]
     assert again is not None and (again.state, again.screen, again.lang) == ("queue.view", 3, "en")
+
+
+async def test_two_bindings_to_one_subject_share_its_object(app: App) -> None:
+    async with app.sessions() as session, session.begin():
+        subject, _ = await _world(session)
+        for _ in range(2):  # e.g. bound twice, by two binding codes
+            session.add(ChatBinding(channel="test", chat_id="twice", user_id="twice", subject_id=subject.id))
+    async with app.sessions() as session, session.begin():
+        _, identity = await state_and_identity(session, "test", "twice", lock=False)
+        subjects = await _subjects_in(session)
+    assert identity.binding_count == 2 and identity.subject is not None
+    assert subjects == 1  # one Subject object in the session, as the ORM's loader would have it
+
+
+async def _subjects_in(session: AsyncSession) -> int:
+    return sum(isinstance(obj, Subject) for obj in session.sync_session.identity_map.values())
