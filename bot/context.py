@@ -6,30 +6,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, delete
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import gettext
 from bot.replies import Button, Document, Event, Outcome, Reply
-from models import ButtonToken, ConversationState
+from models import ConversationState
 from models.base import utcnow
 from models.people import new_token
 from workflows.calendar import WorkdayCalendar
 from workflows.clock import Clock, local_today
 from workflows.identity import Identity
 from workflows.settings import Settings
-
-# Stale tokens are refused by screen number at once; their rows are deleted on every 8th screen, not on
-# every reply (one statement less per event; a chat keeps at most a few screens of dead tokens).
-STALE_TOKEN_SWEEP = 8
-# Core and built once: the ORM's bulk DELETE also looked for the rows among the session's objects (0.4 ms).
-_DELETE_STALE = delete(ButtonToken.__table__).where(  # type: ignore[attr-defined]
-    col(ButtonToken.channel) == bindparam("channel"),
-    col(ButtonToken.chat_id) == bindparam("chat_id"),
-    col(ButtonToken.screen) < bindparam("screen"),
-    col(ButtonToken.persistent).is_(False),
-)
 
 
 @dataclass(frozen=True)
@@ -115,18 +102,12 @@ class Ctx:
         )
         return Button(label, token)
 
-    async def finish(self) -> list[dict[str, Any]]:
-        """The reply's button tokens, for the engine to write with the state (bot/step_writes.py). A new
-        keyboard makes the older ones stale: the engine refuses a token from another screen, and every few
-        screens their rows are dropped (persistent ones stay)."""
+    def finish(self) -> list[dict[str, Any]]:
+        """The reply's button tokens, for the engine to write with the state (bot/step_writes.py, which
+        also drops stale ones now and then). A new keyboard makes the older ones stale: the engine refuses
+        a token from another screen."""
         if self._new_screen is None:
             return []
-        if self._new_screen % STALE_TOKEN_SWEEP == 0:
-            connection = await self.session.connection()
-            await connection.execute(
-                _DELETE_STALE,
-                {"channel": self.state.channel, "chat_id": self.state.chat_id, "screen": self._new_screen},
-            )
         self.state.screen = self._new_screen
         tokens, self._tokens = self._tokens, []
         return tokens

@@ -3,6 +3,10 @@
 Load the chat's state (row-locked on PostgreSQL), run the dialog step, write state and domain changes,
 commit, then hand the replies to the channel. A user error rolls everything back and answers in Chinese;
 a crash rolls back too, so the conversation resumes where it was.
+
+On PostgreSQL a typed message takes the row lock late, at the step's first statement; a step that runs
+none (most of a results day's) needs no transaction at all: its state is written in one statement that
+checks nothing changed since the read (models/late_lock.py).
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import contextlib
 import dataclasses
 import logging
 import weakref
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,14 +32,15 @@ from bot.dialogs.menu import COMMANDS, run_command, unknown_text
 from bot.i18n import N_, error_text
 from bot.replies import Event, Outcome, Reply
 from bot.step_writes import write_step
-from models import ButtonToken, ConversationState
+from models import ButtonToken, ConversationState, late_lock
 from models.base import built
 from models.db import is_sqlite
+from models.late_lock import StateMoved, forget_lock, in_transaction, lock_before_first_statement, outside
 from workflows import rules
 from workflows.audit import log_change
 from workflows.clock import utc_now
 from workflows.errors import ForgedAttempt, UserError
-from workflows.identity import NOBODY, Identity, state_and_identity
+from workflows.identity import NOBODY, Identity, state_and_identity, state_identity_and_version
 from workflows.text import clean_optional
 
 log = logging.getLogger(__name__)
@@ -51,11 +57,13 @@ class Engine:
         dialogs.load()
         self.sessions = sessions
         self.services = services
-        # One event at a time per chat in this process; other processes wait on the row lock.
+        # One event at a time per chat in this process; other processes wait on the row lock, or find the
+        # state moved on when they write it (models/late_lock.py).
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
         self._row_lock = not is_sqlite(str(sessions.kw["bind"].url))
+        self._late_locks = late_lock.supported(sessions.kw["bind"])
         # SQLite has one writer: events queue here in order instead of retrying its lock with sleeps
         # (bench/engine.py: p99 with 50 users at once fell several-fold). PostgreSQL runs them in parallel.
         self._writer = contextlib.nullcontext() if self._row_lock else asyncio.Lock()
@@ -69,22 +77,33 @@ class Engine:
         async with lock, self._writer:
             try:
                 try:
-                    return await self._handle(event)
+                    return await self._handle(event, late_lock=self._late_lock(event))
+                except StateMoved:
+                    # Another process moved the chat on since it was read: again, locked from the start.
+                    return await self._handle(event, late_lock=False)
                 except IntegrityError as err:
                     if not _new_state_raced(err):
                         raise
-                    return await self._handle(event)  # another process created the chat's state first
+                    # Another process created the chat's state first.
+                    return await self._handle(event, late_lock=False)
             except Exception:
                 log.exception("event failed for chat %s:%s", event.channel, event.chat_id)
                 return Outcome([Reply(CRASH_TEXT)], "出错了 / Error")  # both languages: the crash toast
 
-    async def _handle(self, event: Event) -> Outcome:
+    def _late_lock(self, event: Event) -> bool:
+        """PostgreSQL, a private chat's typed message: the state row is locked only if the step runs a
+        statement (models/late_lock.py), which most typed messages do not (a /menu, a refused text). A
+        button press always reads its token, so it locks from the start as before."""
+        return self._late_locks and event.private and event.callback is None
+
+    async def _handle(self, event: Event, *, late_lock: bool) -> Outcome:
         lang = "zh"
         waiting = "menu"  # the state before the event: still the state when it is refused
         async with self.sessions() as session:
             try:
                 async with session.begin():
-                    state, identity = await self._load(session, event)
+                    connection = await session.connection()
+                    state, identity, version = await self._load(session, connection, event, late_lock)
                     lang, waiting = state.lang, state.state
                     if state.id is None:
                         # A new chat's row is inserted by the step's first query or the commit: an event
@@ -93,10 +112,10 @@ class Engine:
                         session.add(state)
                     ctx = Ctx(session, state, event, identity, self.services)
                     await self._dispatch(ctx)
-                    tokens = await ctx.finish()
+                    tokens = ctx.finish()
                     state.updated_at = utc_now(self.services.clock)
                     ctx.outcome.expects_text = event.private and state.state in registry.texts
-                    await write_step(session, state, tokens)
+                    await self._write(session, connection, state, tokens, version)
                 return ctx.outcome
             except UserError as err:
                 # Rolled back: the conversation stays where it was and nothing is written...
@@ -115,14 +134,24 @@ class Engine:
                     expects_text=event.private and waiting in registry.texts,
                 )
 
-    async def _load(self, session: AsyncSession, event: Event) -> tuple[ConversationState, Identity]:
+    async def _load(
+        self, session: AsyncSession, connection: AsyncConnection, event: Event, late_lock: bool
+    ) -> tuple[ConversationState, Identity, str | None]:
         """The chat's state, row-locked on PostgreSQL (a new chat's is transient: not yet in the session),
         and who is talking. A group is nobody, whatever was once bound to it: identity lives in private
-        chats."""
+        chats. With `late_lock`, the state is read outside any transaction, and its version comes back
+        for the lock or the write that follows (models/late_lock.py)."""
         identity = NOBODY
-        if event.private:
+        version = None
+        if late_lock:
+            state, identity, version = await state_identity_and_version(
+                session, connection, event.channel, event.chat_id
+            )
+            if state is not None and version is not None:
+                lock_before_first_statement(connection, state.id, version)  # type: ignore[arg-type]
+        elif event.private:
             state, identity = await state_and_identity(
-                session, event.channel, event.chat_id, lock=self._row_lock
+                session, event.channel, event.chat_id, lock=self._row_lock, connection=connection
             )
         else:
             stmt = _STATE_FOR_UPDATE if self._row_lock else _STATE
@@ -139,7 +168,26 @@ class Engine:
                 data={},
                 updated_at=utc_now(self.services.clock),
             )
-        return state, identity
+        return state, identity, version
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        connection: AsyncConnection,
+        state: ConversationState,
+        tokens: list[dict[str, Any]],
+        version: str | None,
+    ) -> None:
+        """The step's state and buttons. A late-locked step that ran no statement and leaves nothing else to
+        flush writes them in one statement of its own, if the state is still the version it read."""
+        alone = version is not None and not in_transaction(connection)
+        if alone and not (session.new or session.dirty or session.deleted):
+            forget_lock(connection)
+            async with outside(connection):
+                if not await write_step(session, state, tokens, version=version, connection=connection):
+                    raise StateMoved
+            return
+        await write_step(session, state, tokens, connection=connection)
 
     async def _dispatch(self, ctx: Ctx) -> None:
         event = ctx.event

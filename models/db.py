@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
-from models import sqlite_driver
+from models import late_lock, sqlite_driver
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/credit.db"
 
@@ -83,6 +83,8 @@ def make_engine(
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    if make_url(url).drivername == "postgresql+asyncpg":  # the state row locked late (models/late_lock.py)
+        url = make_url(url).set(drivername=f"postgresql+{late_lock.DRIVER}").render_as_string(False)
     engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=POOL_OVERFLOW)
     _ping_when_idle(engine)
     return engine

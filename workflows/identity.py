@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, String, and_, bindparam, true
+from sqlalchemy import Select, String, and_, bindparam, literal_column, true
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import ChatBinding, ConversationState, Staff, Subject, SubjectKind
 from models.base import built
+from models.direct import DirectStatement
+from models.late_lock import VERSION_SQL
 
 _Row = TypeVar("_Row", ChatBinding, ConversationState, Staff, Subject)
 
@@ -53,7 +57,12 @@ async def resolve_identity(session: AsyncSession, state: ConversationState) -> I
 
 
 async def state_and_identity(
-    session: AsyncSession, channel: str, chat_id: str, *, lock: bool
+    session: AsyncSession,
+    channel: str,
+    chat_id: str,
+    *,
+    lock: bool,
+    connection: AsyncConnection | None = None,
 ) -> tuple[ConversationState | None, Identity]:
     """A chat's state (row-locked when `lock`, for PostgreSQL) and who is talking, in one query: it runs
     on every event. The state is None for a chat without a state row yet; its bindings still count (an
@@ -62,10 +71,36 @@ async def state_and_identity(
     A Core query, its rows made into objects as the ORM's loader would (models/base.py built): the ORM's
     own query cost about 0.2 ms more on every event (issue #10). The state stays out of the session (the
     engine writes its changes: bot/step_writes.py); the bindings, subjects and staff members join the
-    session as if loaded, one object per row of theirs, so a change a dialog makes to them is flushed."""
+    session as if loaded, one object per row of theirs, so a change a dialog makes to them is flushed.
+    `connection` is the session's, when the caller has it at hand (asking the session costs a greenlet)."""
     stmt = _STATE_AND_IDENTITY_LOCKED if lock else _STATE_AND_IDENTITY
-    connection = await session.connection()
+    state, identity, _ = await _read(
+        session, connection or await session.connection(), stmt, channel, chat_id
+    )
+    return state, identity
+
+
+async def state_identity_and_version(
+    session: AsyncSession, connection: AsyncConnection, channel: str, chat_id: str
+) -> tuple[ConversationState | None, Identity, str | None]:
+    """state_and_identity unlocked, on PostgreSQL, with the state row's version (models/late_lock.py). It
+    runs outside any transaction, straight on the driver (models/direct.py)."""
+    rows = await _DIRECT_STATE_IDENTITY_AND_VERSION.fetch(
+        connection, {"channel": channel, "chat_id": chat_id}
+    )
+    return _objects(session, rows, rows[0][_VERSION_AT] if rows else None)
+
+
+async def _read(
+    session: AsyncSession, connection: AsyncConnection, stmt: Select[Any], channel: str, chat_id: str
+) -> tuple[ConversationState | None, Identity, str | None]:
     rows = (await connection.execute(stmt, {"channel": channel, "chat_id": chat_id})).all()
+    return _objects(session, rows, None)
+
+
+def _objects(
+    session: AsyncSession, rows: Sequence[Sequence[Any]], version: str | None
+) -> tuple[ConversationState | None, Identity, str | None]:
     state = _row_object(ConversationState, _STATE_KEYS, rows[0], 0) if rows else None
     bindings = []
     for row in rows:
@@ -75,7 +110,7 @@ async def state_and_identity(
         subject = _attached(session, _row_object(Subject, _SUBJECT_KEYS, row, _SUBJECT_AT))
         staff = _attached(session, _row_object(Staff, _STAFF_KEYS, row, _STAFF_AT))
         bindings.append((_attached(session, binding), subject, staff))
-    return state, _identity(bindings, state)
+    return state, _identity(bindings, state), version
 
 
 def _attached(session: AsyncSession, obj: _Row | None) -> _Row | None:
@@ -141,19 +176,21 @@ _STAFF_KEYS = _columns(Staff)
 _BINDING_AT = len(_STATE_KEYS)
 _SUBJECT_AT = _BINDING_AT + len(_BINDING_KEYS)
 _STAFF_AT = _SUBJECT_AT + len(_SUBJECT_KEYS)
+_VERSION_AT = _STAFF_AT + len(_STAFF_KEYS)
 
 
-def _state_and_identity(lock: bool) -> Select[Any]:
+def _state_and_identity(lock: bool, versioned: bool = False) -> Select[Any]:
     """The chat's state row with its bindings (each with its subject or staff member), driven by the chat's
     key, so a chat without a state row still gets its bindings in the same query. PostgreSQL cannot lock
     the nullable side of an outer join, so the state row is read (and locked) in a CTE of its own. The
-    columns come in the order of the _KEYS above."""
+    columns come in the order of the _KEYS above, then the row's version when `versioned`."""
     key = select(
         bindparam("channel", type_=String).label("channel"),
         bindparam("chat_id", type_=String).label("chat_id"),
     ).subquery("chat_key")
     state_table = ConversationState.__table__  # type: ignore[attr-defined]
-    state_row = select(state_table).where(
+    version = [literal_column(VERSION_SQL).label("state_version")] if versioned else []
+    state_row = select(state_table, *version).where(
         state_table.c.channel == bindparam("channel"),
         state_table.c.chat_id == bindparam("chat_id"),
     )
@@ -167,6 +204,7 @@ def _state_and_identity(lock: bool) -> Select[Any]:
             *(binding.c[k] for k in _BINDING_KEYS),
             *(subject.c[k] for k in _SUBJECT_KEYS),
             *(staff.c[k] for k in _STAFF_KEYS),
+            *([state.c.state_version] if versioned else []),
         )
         .select_from(key)
         .outerjoin(state, true())
@@ -182,6 +220,7 @@ def _state_and_identity(lock: bool) -> Select[Any]:
 
 _STATE_AND_IDENTITY = _state_and_identity(lock=False)
 _STATE_AND_IDENTITY_LOCKED = _state_and_identity(lock=True)
+_DIRECT_STATE_IDENTITY_AND_VERSION = DirectStatement(_state_and_identity(lock=False, versioned=True))
 
 
 async def binding_labels(

@@ -103,7 +103,9 @@ async def test_on_postgresql_a_value_too_long_is_refused_not_cut(app: App) -> No
     async with app.sessions() as session, session.begin():
         session.add(ConversationState(channel="test", chat_id="long"))
     tokens = _tokens("long", 1, 1)
-    tokens[0]["action"] = "x" * 65  # the column is VARCHAR(64): the arrays are cast without a length
+    tokens[0]["action"] = (
+        "x" * 65
+    )  # the column is VARCHAR(64): the JSON rows take the table's types, which refuse it
     with pytest.raises(DBAPIError, match="too long"):
         async with app.sessions() as session, session.begin():
             state, _ = await state_and_identity(session, "test", "long", lock=True)
