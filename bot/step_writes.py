@@ -36,6 +36,7 @@ from models.late_lock import VERSION_SQL
 _STATE: Table = ConversationState.__table__  # type: ignore[attr-defined]
 _TOKENS: Table = ButtonToken.__table__  # type: ignore[attr-defined]
 _INSERT_TOKENS = insert(_TOKENS)
+_DIRECT_INSERT_TOKENS = DirectStatement(_INSERT_TOKENS)
 _TOKEN_KEYS = tuple(c.key for c in _TOKENS.columns)
 
 # Stale tokens are refused by screen number at once; their rows are deleted on every 8th screen, not on
@@ -53,7 +54,7 @@ _DELETE_STALE = delete(_TOKENS).where(
 # they check the row's version.
 _UPDATES: dict[tuple[frozenset[str], bool], Update] = {}
 _UPDATES_WITH_TOKENS: dict[tuple[frozenset[str], bool], Executable] = {}
-_DIRECT_VERSIONED: dict[tuple[frozenset[str], bool], DirectStatement] = {}
+_DIRECT: dict[tuple[frozenset[str], bool, bool], DirectStatement] = {}
 
 
 async def write_step(
@@ -88,14 +89,20 @@ async def write_step(
         params["state_version"] = version
         if tokens:
             params["tokens"] = _as_json(tokens)
-        if not await _direct_versioned(columns, bool(tokens)).execute(connection, params):
+        if not await _direct(columns, versioned=True, with_tokens=bool(tokens)).execute(connection, params):
             return False
-    elif tokens and connection.dialect.name == "postgresql":
-        await connection.execute(_update_with_tokens(columns, False), {**params, "tokens": _as_json(tokens)})
-    else:
+    elif connection.dialect.name == "postgresql":
         if tokens:
-            await connection.execute(_INSERT_TOKENS, tokens)
-        await connection.execute(_update(columns, False), params)
+            await connection.execute(
+                _update_with_tokens(columns, False), {**params, "tokens": _as_json(tokens)}
+            )
+        else:
+            await connection.execute(_update(columns, False), params)
+    else:
+        # SQLite: below SQLAlchemy's execution layer, inside the transaction (models/direct.py).
+        if tokens:
+            await _DIRECT_INSERT_TOKENS.executemany(connection, tokens)
+        await _direct(columns, versioned=False, with_tokens=False).execute(connection, params)
     if state in session:
         session.expunge(state)
     if tokens and state.screen % STALE_TOKEN_SWEEP == 0:
@@ -105,11 +112,12 @@ async def write_step(
     return True
 
 
-def _direct_versioned(columns: frozenset[str], with_tokens: bool) -> DirectStatement:
-    direct = _DIRECT_VERSIONED.get((columns, with_tokens))
+def _direct(columns: frozenset[str], *, versioned: bool, with_tokens: bool) -> DirectStatement:
+    key = (columns, versioned, with_tokens)
+    direct = _DIRECT.get(key)
     if direct is None:
-        stmt = _update_with_tokens(columns, True) if with_tokens else _update(columns, True)
-        direct = _DIRECT_VERSIONED[(columns, with_tokens)] = DirectStatement(stmt)
+        stmt = _update_with_tokens(columns, versioned) if with_tokens else _update(columns, versioned)
+        direct = _DIRECT[key] = DirectStatement(stmt)
     return direct
 
 

@@ -1,12 +1,18 @@
-"""A Core statement compiled once by SQLAlchemy and run straight on the asyncpg connection (issue #10).
+"""A Core statement compiled once by SQLAlchemy and run below its execution layer (issue #10).
 
-The engine's two statements of a results-day event on PostgreSQL (the state read and its versioned write:
-models/late_lock.py) run outside any transaction, so nothing of SQLAlchemy's transaction bookkeeping is
-needed for them. Through SQLAlchemy each cost about 100-150 µs of CPU; on the driver, 60 µs
-(measured on the state read, 3,000 runs): the compiled-cache lookup, the execution context, the cursor
-adapter and its greenlet switch are skipped. The statement is still SQLAlchemy's, compiled for the
-dialect in use, its values still go through the column types' own processors (JSON, our UTC datetimes),
-and an error still leaves no broken connection in the pool.
+The engine runs two or three statements on every event of a results day: the chat's state read, its write
+and the reply's buttons. Through SQLAlchemy's Connection each cost about 100-150 µs of CPU (the compiled
+cache lookup, the execution context, parameter and result processing, the cursor adapter and its greenlet
+switch), more than the statement itself; straight on asyncpg the state read cost 60 µs (3,000 runs).
+
+- On asyncpg, the statement runs on the driver's connection itself, outside SQLAlchemy's transaction
+  handling: only for statements that run outside any transaction (models/late_lock.py). A failed
+  statement invalidates the connection, as SQLAlchemy would, so a broken one never goes back to the pool.
+- Elsewhere (SQLite), it runs on the DB-API cursor, inside the connection's transaction like any other
+  statement: our SQLite driver still holds and begins it (models/sqlite_driver.py).
+
+The statement is still SQLAlchemy's, compiled for the dialect in use, and its values still go through the
+column types' own processors (JSON, our UTC datetimes, SQLite's booleans), both ways.
 """
 
 from __future__ import annotations
@@ -16,18 +22,36 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 
 _Processor = Callable[[Any], Any]
+_ASYNCPG = ("asyncpg", "asyncpg_latelock")  # models/late_lock.py's driver is asyncpg's adapter
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    binds: tuple[tuple[str, _Processor | None, Any], ...]  # positional ($1, $2, ...), with a literal's value
+    on_asyncpg: bool
+    binds: tuple[tuple[str, _Processor | None, Any], ...]  # positional, with a literal's own value
     results: tuple[tuple[int, _Processor], ...]  # the result columns that have a processor
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        args = []
+        for name, process, value in self.binds:
+            value = params.get(name, value)
+            args.append(value if process is None else process(value))
+        return args
+
+    def rows(self, records: Sequence[Sequence[Any]]) -> list[list[Any]]:
+        rows = []
+        for record in records:
+            row = list(record)
+            for at, process in self.results:
+                row[at] = process(row[at])
+            rows.append(row)
+        return rows
 
 
 class DirectStatement:
@@ -36,48 +60,52 @@ class DirectStatement:
         self._compiled: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
 
     async def fetch(self, connection: AsyncConnection, params: Mapping[str, Any]) -> list[list[Any]]:
-        compiled, driver, args = self._prepare(connection, params)
-        try:
-            records = await driver.fetch(compiled.sql, *args)
-        except BaseException:
-            await _drop(connection)
-            raise
-        rows = []
-        for record in records:
-            row = list(record)
-            for at, process in compiled.results:
-                row[at] = process(row[at])
-            rows.append(row)
-        return rows
+        compiled = self._for(connection.dialect)
+        args = compiled.args(params)
+        if compiled.on_asyncpg:
+            try:
+                records = await _driver(connection).fetch(compiled.sql, *args)
+            except BaseException:
+                await _drop(connection)
+                raise
+        else:
+            records, _ = await connection.run_sync(_on_cursor, compiled.sql, args)
+        return compiled.rows(records)
 
     async def execute(self, connection: AsyncConnection, params: Mapping[str, Any]) -> int:
-        """The number of rows the statement changed (its status: "UPDATE 1", "INSERT 0 5")."""
-        compiled, driver, args = self._prepare(connection, params)
+        """The number of rows the statement changed."""
+        compiled = self._for(connection.dialect)
+        args = compiled.args(params)
+        if not compiled.on_asyncpg:
+            _, count = await connection.run_sync(_on_cursor, compiled.sql, args)
+            return count
         try:
-            status: str = await driver.execute(compiled.sql, *args)
+            status: str = await _driver(connection).execute(compiled.sql, *args)  # "UPDATE 1", "INSERT 0 5"
         except BaseException:
             await _drop(connection)
             raise
         return int(status.rsplit(" ", 1)[-1])
 
-    def _prepare(
-        self, connection: AsyncConnection, params: Mapping[str, Any]
-    ) -> tuple[_Compiled, Any, list[Any]]:
-        dialect = connection.dialect
+    async def executemany(self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+        compiled = self._for(connection.dialect)
+        many = [compiled.args(row) for row in rows]
+        if not compiled.on_asyncpg:
+            await connection.run_sync(_on_cursor, compiled.sql, many, True)
+            return
+        try:
+            await _driver(connection).executemany(compiled.sql, many)
+        except BaseException:
+            await _drop(connection)
+            raise
+
+    def _for(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect)
         if compiled is None:
             compiled = self._compiled[dialect] = _compile(self.statement, dialect)
-        args = []
-        for name, process, value in compiled.binds:
-            value = params.get(name, value)
-            args.append(value if process is None else process(value))
-        driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-        return compiled, driver, args
+        return compiled
 
 
 def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
-    if dialect.driver not in ("asyncpg", "asyncpg_latelock"):
-        raise TypeError(f"DirectStatement runs on asyncpg, not {dialect.name}+{dialect.driver}")
     compiled = statement.compile(dialect=dialect)
     names: Sequence[str] = compiled.positiontup or ()  # type: ignore[attr-defined]
     binds = []
@@ -89,7 +117,25 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
         process = column.type.dialect_impl(dialect).result_processor(dialect, None)
         if process is not None:
             results.append((at, process))
-    return _Compiled(str(compiled), tuple(binds), tuple(results))
+    return _Compiled(str(compiled), dialect.driver in _ASYNCPG, tuple(binds), tuple(results))
+
+
+def _driver(connection: AsyncConnection) -> Any:
+    return connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+
+
+def _on_cursor(
+    connection: Connection, sql: str, args: Sequence[Any], many: bool = False
+) -> tuple[list[Any], int]:
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if many:
+            cursor.executemany(sql, args)
+        else:
+            cursor.execute(sql, args)
+        return (cursor.fetchall() if cursor.description else []), cursor.rowcount
+    finally:
+        cursor.close()
 
 
 async def _drop(connection: AsyncConnection) -> None:

@@ -73,10 +73,16 @@ async def state_and_identity(
     engine writes its changes: bot/step_writes.py); the bindings, subjects and staff members join the
     session as if loaded, one object per row of theirs, so a change a dialog makes to them is flushed.
     `connection` is the session's, when the caller has it at hand (asking the session costs a greenlet)."""
-    stmt = _STATE_AND_IDENTITY_LOCKED if lock else _STATE_AND_IDENTITY
-    state, identity, _ = await _read(
-        session, connection or await session.connection(), stmt, channel, chat_id
-    )
+    connection = connection or await session.connection()
+    params = {"channel": channel, "chat_id": chat_id}
+    if connection.dialect.name == "sqlite":
+        # Below SQLAlchemy's execution layer (models/direct.py), inside the transaction as ever. Not on
+        # PostgreSQL, where that runs outside the adapter's transaction handling.
+        rows: Sequence[Sequence[Any]] = await _DIRECT_STATE_AND_IDENTITY.fetch(connection, params)
+    else:
+        stmt = _STATE_AND_IDENTITY_LOCKED if lock else _STATE_AND_IDENTITY
+        rows = (await connection.execute(stmt, params)).all()
+    state, identity, _ = _objects(session, rows, None)
     return state, identity
 
 
@@ -89,13 +95,6 @@ async def state_identity_and_version(
         connection, {"channel": channel, "chat_id": chat_id}
     )
     return _objects(session, rows, rows[0][_VERSION_AT] if rows else None)
-
-
-async def _read(
-    session: AsyncSession, connection: AsyncConnection, stmt: Select[Any], channel: str, chat_id: str
-) -> tuple[ConversationState | None, Identity, str | None]:
-    rows = (await connection.execute(stmt, {"channel": channel, "chat_id": chat_id})).all()
-    return _objects(session, rows, None)
 
 
 def _objects(
@@ -220,6 +219,7 @@ def _state_and_identity(lock: bool, versioned: bool = False) -> Select[Any]:
 
 _STATE_AND_IDENTITY = _state_and_identity(lock=False)
 _STATE_AND_IDENTITY_LOCKED = _state_and_identity(lock=True)
+_DIRECT_STATE_AND_IDENTITY = DirectStatement(_STATE_AND_IDENTITY)
 _DIRECT_STATE_IDENTITY_AND_VERSION = DirectStatement(_state_and_identity(lock=False, versioned=True))
 
 

@@ -12,11 +12,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from bot.app import App
-from bot.step_writes import write_step
+from bot.step_writes import STALE_TOKEN_SWEEP, write_step
 from models import ButtonToken, ConversationState
 from models.base import built
 from models.db import is_sqlite
-from workflows.identity import state_and_identity
+from models.late_lock import outside
+from workflows.identity import state_and_identity, state_identity_and_version
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -37,31 +38,40 @@ def _tokens(chat_id: str, screen: int, n: int) -> list[dict[str, Any]]:
     ]
 
 
-def _statements(app: App) -> list[str]:
+async def _statements(app: App) -> list[str]:
+    """The statements the database runs: SQLite's own trace (the engine's statements run below
+    SQLAlchemy's execution layer there: models/direct.py), SQLAlchemy's cursor events on PostgreSQL."""
     seen: list[str] = []
 
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def note(statement: str) -> None:
         seen.append(" ".join(statement.split())[:40])
 
-    event.listen(app.db.sync_engine, "before_cursor_execute", note)
+    if is_sqlite(app.db):
+        await app.db.dispose()  # new connections, traced from the start
+
+        @event.listens_for(app.db.sync_engine, "connect")
+        def _trace(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.driver_connection._conn.set_trace_callback(note)
+
+    else:
+        event.listen(app.db.sync_engine, "before_cursor_execute", lambda _c, _k, sql, *_a: note(sql))
     return seen
 
 
 async def test_a_known_chats_state_and_tokens(app: App) -> None:
     async with app.sessions() as session, session.begin():
         session.add(ConversationState(channel="test", chat_id="k", data={"a": 1}))
-    seen = _statements(app)
+    seen = await _statements(app)
     async with app.sessions() as session, session.begin():
         state, _ = await state_and_identity(session, "test", "k", lock=False)
         assert state is not None
         state.screen, state.state = 5, "records.list"
         await write_step(session, state, _tokens("k", 5, 3))
-    writes = [s for s in seen if not s.startswith(("WITH chat_state", "BEGIN", "SELECT"))]
-    if is_sqlite(app.db):
-        assert len(writes) == 2
-        assert writes[0].startswith("INSERT INTO button_token") and writes[1].startswith(
-            "UPDATE conversation_"
-        )
+    skip = ("WITH chat_state", "BEGIN", "SELECT", "COMMIT", "PRAGMA")
+    writes = [s for s in seen if not s.startswith(skip)]
+    if is_sqlite(app.db):  # the tokens' rows (one executemany), then the state
+        kinds = [" ".join(w.split()[:3]) for w in writes]
+        assert kinds == ["INSERT INTO button_token"] * 3 + ["UPDATE conversation_state SET"]
     else:  # one statement, one round trip
         assert len(writes) == 1 and writes[0].startswith("WITH new_tokens AS (INSERT INTO button")
     async with app.sessions() as session:
@@ -103,12 +113,40 @@ async def test_on_postgresql_a_value_too_long_is_refused_not_cut(app: App) -> No
     async with app.sessions() as session, session.begin():
         session.add(ConversationState(channel="test", chat_id="long"))
     tokens = _tokens("long", 1, 1)
-    tokens[0]["action"] = (
-        "x" * 65
-    )  # the column is VARCHAR(64): the JSON rows take the table's types, which refuse it
+    # The column is VARCHAR(64): the JSON rows take the table's own types, which refuse it.
+    tokens[0]["action"] = "x" * 65
     with pytest.raises(DBAPIError, match="too long"):
         async with app.sessions() as session, session.begin():
             state, _ = await state_and_identity(session, "test", "long", lock=True)
             assert state is not None
             state.screen = 1
             await write_step(session, state, tokens)
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+async def test_every_few_screens_the_stale_tokens_go_and_the_persistent_ones_stay(
+    app: App, versioned: bool
+) -> None:
+    if versioned and is_sqlite(app.db):
+        pytest.skip("the versioned write is PostgreSQL's (models/late_lock.py)")
+    async with app.sessions() as session, session.begin():
+        session.add(ConversationState(channel="test", chat_id="s"))
+    for screen in range(1, STALE_TOKEN_SWEEP + 1):
+        tokens = _tokens("s", screen, 2)
+        tokens[0]["persistent"] = screen == 1  # e.g. a notice's button, kept for later
+        async with app.sessions() as session, session.begin():
+            connection = await session.connection()
+            if versioned:
+                async with outside(connection):
+                    state, _, version = await state_identity_and_version(session, connection, "test", "s")
+                    assert state is not None
+                    state.screen = screen
+                    assert await write_step(session, state, tokens, version=version, connection=connection)
+            else:
+                state, _ = await state_and_identity(session, "test", "s", lock=not is_sqlite(app.db))
+                assert state is not None
+                state.screen = screen
+                await write_step(session, state, tokens)
+    async with app.sessions() as session:
+        left = sorted((t.screen, t.persistent) for t in (await session.exec(select(ButtonToken))).all())
+    assert left == [(1, True), (STALE_TOKEN_SWEEP, False), (STALE_TOKEN_SWEEP, False)]
