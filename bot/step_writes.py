@@ -82,6 +82,12 @@ async def write_step(
         if tokens:
             await connection.execute(_INSERT_TOKENS, tokens)
         return True
+    if tokens and state.screen % STALE_TOKEN_SWEEP == 0:
+        # Before the write: should it fail, the step is not written (outside a transaction, a step written
+        # and then failing would never send its reply). Older screens only: a moved-on chat loses nothing.
+        await connection.execute(
+            _DELETE_STALE, {"channel": state.channel, "chat_id": state.chat_id, "screen": state.screen}
+        )
     columns = frozenset(changed)
     params = {**changed, "state_id": state.id}
     if version is not None:
@@ -105,10 +111,6 @@ async def write_step(
         await _direct(columns, versioned=False, with_tokens=False).execute(connection, params)
     if state in session:
         session.expunge(state)
-    if tokens and state.screen % STALE_TOKEN_SWEEP == 0:
-        await connection.execute(
-            _DELETE_STALE, {"channel": state.channel, "chat_id": state.chat_id, "screen": state.screen}
-        )
     return True
 
 
