@@ -82,8 +82,7 @@ async def state_and_identity(
     else:
         stmt = _STATE_AND_IDENTITY_LOCKED if lock else _STATE_AND_IDENTITY
         rows = (await connection.execute(stmt, params)).all()
-    state, identity, _ = _objects(session, rows, None)
-    return state, identity
+    return _objects(session, rows)
 
 
 async def state_identity_and_version(
@@ -94,12 +93,13 @@ async def state_identity_and_version(
     rows = await _DIRECT_STATE_IDENTITY_AND_VERSION.fetch(
         connection, {"channel": channel, "chat_id": chat_id}
     )
-    return _objects(session, rows, rows[0][_VERSION_AT] if rows else None)
+    state, identity = _objects(session, rows)
+    return state, identity, rows[0][_VERSION_AT] if rows else None
 
 
 def _objects(
-    session: AsyncSession, rows: Sequence[Sequence[Any]], version: str | None
-) -> tuple[ConversationState | None, Identity, str | None]:
+    session: AsyncSession, rows: Sequence[Sequence[Any]]
+) -> tuple[ConversationState | None, Identity]:
     state = _row_object(ConversationState, _STATE_KEYS, rows[0], 0) if rows else None
     bindings = []
     for row in rows:
@@ -109,7 +109,7 @@ def _objects(
         subject = _attached(session, _row_object(Subject, _SUBJECT_KEYS, row, _SUBJECT_AT))
         staff = _attached(session, _row_object(Staff, _STAFF_KEYS, row, _STAFF_AT))
         bindings.append((_attached(session, binding), subject, staff))
-    return state, _identity(bindings, state), version
+    return state, _identity(bindings, state)
 
 
 def _attached(session: AsyncSession, obj: _Row | None) -> _Row | None:
